@@ -1,0 +1,1 @@
+//! The `align` stage (being built).

@@ -1,0 +1,1 @@
+//! The `tokenize` stage (being built).

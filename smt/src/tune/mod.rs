@@ -1,0 +1,1 @@
+//! The `tune` stage (being built).

@@ -1,0 +1,68 @@
+//! The command line: one module per command.
+
+use clap::{Parser, Subcommand};
+
+pub mod aer;
+pub mod align;
+pub mod compare;
+pub mod decode;
+pub mod eval;
+pub mod lm;
+pub mod nmt_decode;
+pub mod nmt_train;
+pub mod smt_decode;
+pub mod smt_train;
+pub mod train;
+pub mod tune;
+
+/// mt: statistical and neural machine translation on the same corpus.
+#[derive(Debug, Parser)]
+#[command(name = "mt", version, about, long_about = None)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every `mt` command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Word alignment with IBM Model 1, fast_align's Model 2 or the HMM model.
+    Align(align::AlignArgs),
+    /// N-gram language models: train (modified Kneser-Ney) and query.
+    Lm(lm::LmArgs),
+    /// Scores: BLEU, chrF, TER, AER.
+    Eval(eval::EvalArgs),
+    /// Train a translation system (`--system smt|nmt`).
+    Train(train::TrainArgs),
+    /// Translate with a trained system (`--system smt|nmt`).
+    Decode(decode::DecodeArgs),
+    /// Tune the weights of a phrase-based model with MERT.
+    Tune(tune::TuneArgs),
+    /// Train and run both systems on one corpus and report side by side.
+    Compare(compare::CompareArgs),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Align(args) => align::run(args),
+        Command::Lm(args) => lm::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Decode(args) => decode::run(args),
+        Command::Tune(args) => tune::run(args),
+        Command::Compare(args) => compare::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,25 @@
+//! The `mt` command line: a thin layer over the `mt` library.
+//!
+//! Exit codes: 0 on success, 2 on any error (bad usage, unreadable or malformed input,
+//! a failed computation). A closed stdout (as with `| head`) ends the run quietly.
+
+use clap::Parser;
+
+fn main() {
+    let cli = mt::cli::Cli::parse();
+    if let Err(err) = mt::cli::run(cli) {
+        if is_broken_pipe(&err) {
+            std::process::exit(0);
+        }
+        eprintln!("mt: error: {err:#}");
+        std::process::exit(2);
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
