@@ -11,6 +11,7 @@
 //! sacreBLEU tokenizers; `tracing` and `tracing-subscriber` for diagnostics on stderr.
 #![deny(missing_docs)]
 
+pub mod bitext;
 pub mod cli;
 pub mod eval;
 pub mod output;

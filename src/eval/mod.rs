@@ -1,1 +1,3 @@
-//! Evaluation metrics (being built).
+//! Evaluation metrics, one module per metric.
+
+pub mod aer;

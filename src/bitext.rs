@@ -1,0 +1,1 @@
+//! Reading parallel text: two files or one `src ||| tgt` file (being built).

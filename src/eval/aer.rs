@@ -1,0 +1,1 @@
+//! Alignment error rate (being built).
