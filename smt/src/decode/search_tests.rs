@@ -336,3 +336,49 @@ fn distortion_limit_is_respected() {
         last = e;
     }
 }
+
+/// The six msd-bidirectional-fe features of a derivation, recomputed by hand from its
+/// phrases, equal the decoder's; a negative swap weight (a bonus) makes the decoder swap.
+#[test]
+fn lexicalized_reordering_features() {
+    let mut t =
+        toy(&["a ||| x ||| 0.5 0.5 0.5 0.5", "b ||| y ||| 0.5 0.5 0.5 0.5"], &["x -1", "y -1"]);
+    // previous m s d, next m s d
+    let ra = [0.6f32, 0.3, 0.1, 0.5, 0.2, 0.3];
+    let rb = [0.2f32, 0.7, 0.1, 0.4, 0.4, 0.2];
+    let mut tbl = PhraseTable::new(t.table.src_vocab.clone(), t.table.tgt_vocab.clone(), true);
+    for (src, r) in [("a", ra), ("b", rb)] {
+        let sid = t.table.src_vocab.get(src).unwrap();
+        let mut e = t.table.lookup(&[sid])[0].clone();
+        e.reordering = Some(r);
+        tbl.insert(vec![sid], e);
+    }
+    t.table = tbl;
+    let ln = |p: f32| p.ln();
+    let mut w = Weights::moses_default(true);
+    w.0[DISTORTION] = 0.0;
+    // monotone: a then b
+    let mono = [ln(ra[0]), 0.0, 0.0, ln(ra[3]) + ln(rb[3]), 0.0, 0.0];
+    let mono = [mono[0] + ln(rb[0]), mono[1], mono[2], mono[3], mono[4], mono[5]];
+    // swapped: b (discontinuous from the start), then a (swap); b's next is swap; a is
+    // last but does not end the sentence: discontinuous
+    let swap = [0.0, ln(ra[1]), ln(rb[2]), 0.0, ln(rb[4]), ln(ra[5])];
+    for (swap_weight, want_words, want) in
+        [(0.3f32, vec!["x", "y"], mono), (-20.0, vec!["y", "x"], swap)]
+    {
+        w.0[REORDERING + 1] = swap_weight;
+        w.0[REORDERING + 4] = swap_weight;
+        let dec = Decoder::new(&t.table, &t.lm, w, exhaustive_opts());
+        let out = &dec.translate(&["a", "b"])[0];
+        assert_eq!(out.words, want_words);
+        for k in 0..6 {
+            assert!(
+                (out.features[REORDERING + k] - want[k]).abs() < 1e-5,
+                "feature {k}: {} vs {}",
+                out.features[REORDERING + k],
+                want[k]
+            );
+        }
+        assert!((out.total - w.dot(&out.features)).abs() < 1e-4);
+    }
+}
