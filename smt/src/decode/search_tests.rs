@@ -371,13 +371,9 @@ fn lexicalized_reordering_features() {
         let dec = Decoder::new(&t.table, &t.lm, w, exhaustive_opts());
         let out = &dec.translate(&["a", "b"])[0];
         assert_eq!(out.words, want_words);
-        for k in 0..6 {
-            assert!(
-                (out.features[REORDERING + k] - want[k]).abs() < 1e-5,
-                "feature {k}: {} vs {}",
-                out.features[REORDERING + k],
-                want[k]
-            );
+        for (k, want_k) in want.iter().enumerate() {
+            let got = out.features[REORDERING + k];
+            assert!((got - want_k).abs() < 1e-5, "feature {k}: {got} vs {want_k}");
         }
         assert!((out.total - w.dot(&out.features)).abs() < 1e-4);
     }
