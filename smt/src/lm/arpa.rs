@@ -190,7 +190,7 @@ pub fn read_arpa<R: BufRead>(
                 line.split(|&b| b == b'\t' || b == b' ' || b == b'\r').filter(|f| !f.is_empty());
             let Some(first) = fields.next() else {
                 return Err(lines.error(&format!(
-                    "blank line in {header}: it has fewer n-grams than the {count} in \\data\\"
+                    "blank line in section {header} (fewer n-grams than the {count} in \\data\\)"
                 )));
             };
             if first.starts_with(b"\\") {
@@ -409,6 +409,16 @@ mod tests {
         assert_eq!(warnings.len(), 1);
         assert_eq!(m.find_word("<unk>"), Some(3));
         assert_eq!(m.orders[0].prob[3], MISSING_UNK_LOG10);
+    }
+
+    #[test]
+    fn nan_never_reaches_a_file() {
+        let mut m = read(SMALL).unwrap();
+        m.orders[1].prob[0] = f32::NAN;
+        let mut out = Vec::new();
+        let err = write_arpa(&m, &mut out).unwrap_err();
+        assert!(err.to_string().contains("non-finite"), "{err}");
+        assert!(out.is_empty());
     }
 
     #[test]
