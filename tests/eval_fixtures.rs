@@ -190,3 +190,21 @@ fn paired_bootstrap_equals_sacrebleu() {
         }
     }
 }
+
+#[test]
+fn confidence_interval_equals_sacrebleu() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let want = std::fs::read_to_string(root.join("eval/confidence.txt")).unwrap();
+    let want: Vec<&str> = want.lines().map(str::trim).collect();
+    let dir = root.join("bleu/noisy-3");
+    for (metric, want) in ["bleu", "chrf", "ter"].into_iter().zip(want) {
+        let out = Command::new(env!("CARGO_BIN_EXE_mt"))
+            .args(["eval", metric, "--confidence", "-w", "4", "-r"])
+            .arg(dir.join("ref.1.txt"))
+            .arg(dir.join("hyp.txt"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8(out.stdout).unwrap().trim_end(), want);
+    }
+}

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 
-use crate::eval::bootstrap::{paired_bootstrap, DEFAULT_SAMPLES, DEFAULT_SEED};
+use crate::eval::bootstrap::{bootstrap_ci, paired_bootstrap, DEFAULT_SAMPLES, DEFAULT_SEED};
 use crate::eval::report::{number, Report};
 use crate::eval::{
     Bleu, BleuConfig, BleuTokenizer, Chrf, ChrfConfig, CorpusStats, NumRefs, References, Smoothing,
@@ -62,6 +62,9 @@ pub struct ScoreArgs {
     /// Paired bootstrap resampling of two or more systems against the first (Koehn 2004).
     #[arg(long)]
     pub paired_bootstrap: bool,
+    /// Bootstrap confidence interval of a single system (sacreBLEU's `--confidence`).
+    #[arg(long)]
+    pub confidence: bool,
     /// Number of bootstrap resamples.
     #[arg(long, default_value_t = DEFAULT_SAMPLES, value_name = "N")]
     pub bootstrap_samples: usize,
@@ -240,8 +243,11 @@ fn score(scorer: &Scorer, args: &ScoreArgs) -> anyhow::Result<()> {
     if args.paired_bootstrap && hyp_paths.len() < 2 {
         bail!("--paired-bootstrap needs two or more hypothesis files (the first is the baseline)");
     }
-    if args.sentence_level && (hyp_paths.len() > 1 || args.paired_bootstrap) {
-        bail!("--sentence-level scores one system, without a paired test");
+    if args.sentence_level && (hyp_paths.len() > 1 || args.paired_bootstrap || args.confidence) {
+        bail!("--sentence-level scores one system, without a statistical test");
+    }
+    if args.confidence && (hyp_paths.len() > 1 || args.paired_bootstrap) {
+        bail!("--confidence is for one system; compare several with --paired-bootstrap");
     }
     let mut streams = Vec::with_capacity(args.refs.len());
     for path in &args.refs {
@@ -274,6 +280,18 @@ fn score(scorer: &Scorer, args: &ScoreArgs) -> anyhow::Result<()> {
             "mt: warning: {empty} empty reference{s} (scored as length 0, as sacreBLEU does)"
         );
     }
+    if matches!(scorer, Scorer::Bleu(_)) {
+        for (hyps, path) in systems.iter().zip(&hyp_paths) {
+            let tokenized = hyps.iter().filter(|h| h.ends_with(" .")).count();
+            if tokenized >= 100 {
+                eprintln!(
+                    "mt: warning: {}: {tokenized} lines end in a tokenized period (' .'); \
+                     BLEU expects detokenized text",
+                    display_name(path)
+                );
+            }
+        }
+    }
     let names: Vec<String> = hyp_paths.iter().map(|p| display_name(p)).collect();
     if args.sentence_level {
         return sentence_level(scorer, &systems[0], &refs, args);
@@ -286,8 +304,15 @@ fn score(scorer: &Scorer, args: &ScoreArgs) -> anyhow::Result<()> {
         let stats = CorpusStats::compute(scorer.metric(), hyps, &refs)
             .with_context(|| format!("scoring {name}"))?;
         let nrefs = refs.num_refs();
-        let r = scorer.report(&stats.sum(), nrefs).width(args.width);
-        let mut r = with_short(r, args, scorer.metric().signature(nrefs));
+        let mut r = scorer.report(&stats.sum(), nrefs).width(args.width);
+        let mut sig = scorer.metric().signature(nrefs);
+        if args.confidence {
+            let n = args.bootstrap_samples;
+            let (mean, ci) = bootstrap_ci(scorer.metric(), hyps, &refs, n, args.seed)?;
+            r = r.confidence(mean, ci);
+            sig = sig.with_bootstrap(n, &args.seed.to_string());
+        }
+        let mut r = with_short(r, args, sig);
         if systems.len() > 1 {
             r = r.system(name.clone());
         }
@@ -312,10 +337,11 @@ fn print_reports(reports: &[Report], args: &ScoreArgs) {
         return;
     }
     for r in reports {
+        let prefix = r.system_name().map(|s| format!("{s}: ")).unwrap_or_default();
         if args.score_only {
-            println!("{:.*}", args.width, r.rounded());
+            println!("{prefix}{:.*}", args.width, r.rounded());
         } else {
-            println!("{}", r.line());
+            println!("{prefix}{}", r.line());
         }
     }
 }
