@@ -15,6 +15,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 
 use crate::eval::bootstrap::{bootstrap_ci, paired_bootstrap, DEFAULT_SAMPLES, DEFAULT_SEED};
+use crate::eval::python_str::py_rstrip;
 use crate::eval::report::{number, Report};
 use crate::eval::{
     Bleu, BleuConfig, BleuTokenizer, Chrf, ChrfConfig, CorpusStats, NumRefs, References, Smoothing,
@@ -219,13 +220,17 @@ impl Scorer {
     }
 }
 
-/// Reads a whole file as sacreBLEU does; warns about a byte-order mark it keeps.
+/// Reads a whole file as sacreBLEU's command line does (every line right-stripped); warns
+/// about a byte-order mark it keeps.
 fn read_segments(path: &Path, what: &str, args: &ScoreArgs) -> anyhow::Result<Vec<String>> {
     let opts = ReadOptions { strip_bom: args.strip_bom, lossy_utf8: args.lossy_utf8 };
     let mut reader = LineReader::open(path, opts)?;
     let mut lines = Vec::new();
     for line in reader.by_ref() {
-        lines.push(line?);
+        // sacreBLEU's command line strips every line it reads (its API does not).
+        let mut line = line?;
+        line.truncate(py_rstrip(&line).len());
+        lines.push(line);
     }
     if reader.started_with_bom() && !args.strip_bom {
         eprintln!(
