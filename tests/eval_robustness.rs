@@ -212,3 +212,15 @@ fn several_systems_and_tokenized_input_warning() {
     let o = mt(&["eval", "bleu", "-r"], &[&tok, &tok]);
     assert!(stderr(&o).contains("100 lines end in a tokenized period"), "{}", stderr(&o));
 }
+
+#[test]
+fn tab_separated_references() {
+    let d = Dir::new();
+    let hyp = d.file("hyp.txt", b"a b c d e\n");
+    let both = d.file("both.txt", b"a b c d\ta b c d e f\n");
+    let o = mt(&["eval", "bleu", "--num-refs", "2", "-b", "-w", "2", "-r"], &[&both, &hyp]);
+    assert_eq!(stdout(&o), "100.00\n");
+    let o = mt(&["eval", "bleu", "--num-refs", "3", "-r"], &[&both, &hyp]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("both.txt:1: expected 3 tab-separated references, found 2"));
+}

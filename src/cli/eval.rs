@@ -50,6 +50,9 @@ pub struct ScoreArgs {
     /// A reference file; repeat for several references per segment.
     #[arg(long = "ref", short = 'r', value_name = "REF", required = true)]
     pub refs: Vec<PathBuf>,
+    /// The reference file holds this many tab-separated references a line.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub num_refs: usize,
     /// Hypothesis file(s), one segment a line; none or `-` reads standard input.
     /// Several files score several systems (the first is the baseline of a paired test).
     #[arg(value_name = "HYP")]
@@ -242,6 +245,33 @@ fn read_segments(path: &Path, what: &str, args: &ScoreArgs) -> anyhow::Result<Ve
     Ok(lines)
 }
 
+/// `--num-refs N`: the one reference file holds N tab-separated references a line.
+fn split_tab_references(
+    streams: &[Vec<String>],
+    paths: &[PathBuf],
+    n: usize,
+) -> anyhow::Result<Vec<Vec<String>>> {
+    if streams.len() != 1 {
+        bail!("--num-refs {n} reads one reference file with {n} tab-separated references a line");
+    }
+    let mut out = vec![Vec::with_capacity(streams[0].len()); n];
+    for (i, line) in streams[0].iter().enumerate() {
+        let fields: Vec<&str> = line.splitn(n, '\t').collect();
+        if fields.len() != n {
+            bail!(
+                "{}:{}: expected {n} tab-separated references, found {}",
+                display_name(&paths[0]),
+                i + 1,
+                fields.len()
+            );
+        }
+        for (stream, f) in out.iter_mut().zip(fields) {
+            stream.push(f.to_owned());
+        }
+    }
+    Ok(out)
+}
+
 fn score(scorer: &Scorer, args: &ScoreArgs) -> anyhow::Result<()> {
     let hyp_paths: Vec<PathBuf> =
         if args.hyps.is_empty() { vec![PathBuf::from("-")] } else { args.hyps.clone() };
@@ -257,6 +287,9 @@ fn score(scorer: &Scorer, args: &ScoreArgs) -> anyhow::Result<()> {
     let mut streams = Vec::with_capacity(args.refs.len());
     for path in &args.refs {
         streams.push(read_segments(path, "reference", args)?);
+    }
+    if args.num_refs > 1 {
+        streams = split_tab_references(&streams, &args.refs, args.num_refs)?;
     }
     let mut systems = Vec::with_capacity(hyp_paths.len());
     for path in &hyp_paths {
