@@ -350,7 +350,7 @@ fn score(scorer: &Scorer, args: &ScoreArgs) -> anyhow::Result<()> {
             r = r.confidence(mean, ci);
             sig = sig.with_bootstrap(n, &args.seed.to_string());
         }
-        let mut r = with_short(r, args, sig);
+        let mut r = r.signature(sig, args.short);
         if systems.len() > 1 {
             r = r.system(name.clone());
         }
@@ -358,10 +358,6 @@ fn score(scorer: &Scorer, args: &ScoreArgs) -> anyhow::Result<()> {
     }
     print_reports(&reports, args);
     Ok(())
-}
-
-fn with_short(r: Report, args: &ScoreArgs, sig: crate::eval::Signature) -> Report {
-    r.signature(sig, args.short)
 }
 
 fn print_reports(reports: &[Report], args: &ScoreArgs) {
@@ -396,7 +392,7 @@ fn sentence_level(
         let nrefs = NumRefs::Fixed(refs.segment(i).len());
         let r = scorer.report(stats.row(i), nrefs).width(args.width);
         let sig = scorer.metric().signature(nrefs);
-        let r = with_short(r, args, sig);
+        let r = r.signature(sig, args.short);
         let line = if args.json {
             serde_json::to_string(&r).context("writing JSON")?
         } else if args.score_only {
