@@ -102,6 +102,8 @@ impl Corpus {
             return Err(LmError::EmptyCorpus);
         }
         let bits = key_bits(self.vocab.len());
+        // LIMITATION: an n-gram must pack into 128 bits (order 6 up to 2^21 words, order 5
+        // up to 2^25); larger products of order and vocabulary are refused.
         if order == 0 || bits as usize * order > 128 {
             return Err(LmError::OrderTooLarge { order, vocab: self.vocab.len() });
         }

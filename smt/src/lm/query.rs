@@ -43,6 +43,7 @@ use super::model::NgramModel;
 use super::{LmError, LmWarning};
 
 /// The highest order the query model supports (KenLM's default build has the same limit).
+// LIMITATION: models above order 6 are refused by the query model (estimation has no such cap).
 pub const MAX_ORDER: usize = 6;
 
 /// The stored backoff of an n-gram that no longer n-gram extends and whose backoff is 0:
@@ -477,6 +478,8 @@ impl LanguageModel {
         for ((f, &key), table) in first.iter_mut().zip(&keys[..len]).zip(&self.tables) {
             *f = table.first_key(key);
         }
+        // LIMITATION: the search stops at the first missing order, so an ARPA file that
+        // holds an n-gram without its suffix (not written by lmplz or SRILM) loses it.
         for k in 0..len {
             let e = if first[k] == keys[k] {
                 self.tables[k].first_slot(keys[k])
@@ -503,6 +506,37 @@ impl LanguageModel {
         }
         out.len = out_len;
         (WordScore { log10p: prob, ngram_len: matched as u8 }, out)
+    }
+
+    /// Scores `words` one after the other from `state`, pushing each word's score onto
+    /// `scores`, and returns the state after the last word. The result is exactly that of
+    /// calling [`Self::score_word_full`] word by word, only faster: while one word is
+    /// scored, the table slots the next word will probe are already being loaded.
+    pub fn score_words(&self, state: &State, words: &[u32], scores: &mut Vec<WordScore>) -> State {
+        let mut state = *state;
+        for (i, &w) in words.iter().enumerate() {
+            if let Some(&next) = words.get(i + 1) {
+                self.touch_slots(next, w, &words[..i], &state);
+            }
+            let (score, after) = self.score_word_full(&state, w);
+            scores.push(score);
+            state = after;
+        }
+        state
+    }
+
+    /// Loads the first slot of each table that scoring `next` after `current` (itself after
+    /// `earlier`, or the words of `state` before those) will probe.
+    #[inline]
+    fn touch_slots(&self, next: u32, current: u32, earlier: &[u32], state: &State) {
+        let mut h = extend_hash(hash_word(next), current);
+        let mut touched = self.tables.first().map_or(0, |t| t.first_key(h));
+        let context = earlier.iter().rev().chain(state.words().iter());
+        for (table, &w) in self.tables.iter().skip(1).zip(context) {
+            h = extend_hash(h, w);
+            touched ^= table.first_key(h);
+        }
+        std::hint::black_box(touched);
     }
 
     /// log10 probability of a whole sentence of ids, `</s>` included, from `<s>`.
