@@ -2,7 +2,7 @@
 //! read of the file and no parsing of text or rebuilding of hash tables.
 //!
 //! Layout, all integers little-endian:
-//! - the 8-byte magic `mtlmbin1`;
+//! - the 8-byte magic `mtlmbin2` (the version changes with the n-gram hash function);
 //! - u32 order, u32 vocabulary size, u32 ids of `<unk>`, `<s>`, `</s>`;
 //! - each word: u32 byte length, then its UTF-8 bytes;
 //! - per word id: f32 log10 probability, f32 log10 backoff;
@@ -14,7 +14,7 @@ use super::query::{Entry, LanguageModel, ProbingTable, MAX_ORDER};
 use super::LmError;
 
 /// The first bytes of a binary model.
-pub const MAGIC: &[u8; 8] = b"mtlmbin1";
+pub const MAGIC: &[u8; 8] = b"mtlmbin2";
 
 /// Writes `lm` in the binary format.
 pub fn save<W: Write>(lm: &LanguageModel, out: &mut W) -> Result<(), LmError> {

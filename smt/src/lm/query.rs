@@ -193,25 +193,19 @@ impl ProbingTable {
     }
 }
 
-#[inline]
-fn mix(mut h: u64) -> u64 {
-    h ^= h >> 31;
-    h = h.wrapping_mul(0x7fb5_d329_728e_a185);
-    h ^= h >> 27;
-    h = h.wrapping_mul(0x81da_def4_bc2d_d44d);
-    h ^ (h >> 33)
-}
-
-/// Hash of the 1-word sequence `w` (the predicted word).
+/// Hash of the 1-word sequence `w` (the predicted word): one multiplication, since the
+/// table index is taken from the high bits of a further product (`start`).
 #[inline]
 fn hash_word(w: u32) -> u64 {
-    mix(u64::from(w) + 1)
+    (u64::from(w) + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
-/// Extends a hash by one more context word to the left; never 0 (the empty slot).
+/// Extends a hash by one more context word to the left; never 0 (the empty slot). Short
+/// on purpose: the probe cannot start before the hash is known.
 #[inline]
 fn extend_hash(h: u64, w: u32) -> u64 {
-    let x = mix(h.rotate_left(17) ^ (u64::from(w) + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let x = (h.rotate_left(29) ^ (u64::from(w) + 1)).wrapping_mul(0xd6e8_feb8_6659_fd93);
+    let x = x ^ (x >> 32);
     x | u64::from(x == 0)
 }
 
@@ -459,6 +453,24 @@ impl LanguageModel {
     /// the state after the word.
     #[inline]
     pub fn score_word_full(&self, state: &State, word: u32) -> (WordScore, State) {
+        let mut keys = [0u64; MAX_ORDER - 1];
+        let mut h = hash_word(word);
+        for (key, &w) in keys.iter_mut().zip(state.words()) {
+            h = extend_hash(h, w);
+            *key = h;
+        }
+        self.score_keyed(state, word, &keys)
+    }
+
+    /// [`Self::score_word_full`] given the hashes of `word` with 1, 2, ... words of the
+    /// state's context (at least `state.len()` of them).
+    #[inline]
+    fn score_keyed(
+        &self,
+        state: &State,
+        word: u32,
+        keys: &[u64; MAX_ORDER - 1],
+    ) -> (WordScore, State) {
         let (mut prob, b) = self.unigrams[word as usize];
         let mut out = State::EMPTY;
         out.words[0] = word;
@@ -468,13 +480,7 @@ impl LanguageModel {
         // Hash every context length first and load each table's first slot before
         // probing: the loads do not depend on one another, so their cache misses overlap.
         let len = state.len as usize;
-        let mut keys = [0u64; MAX_ORDER - 1];
         let mut first = [0u64; MAX_ORDER - 1];
-        let mut h = hash_word(word);
-        for (key, &w) in keys.iter_mut().zip(&state.words[..len]) {
-            h = extend_hash(h, w);
-            *key = h;
-        }
         for ((f, &key), table) in first.iter_mut().zip(&keys[..len]).zip(&self.tables) {
             *f = table.first_key(key);
         }
@@ -513,28 +519,51 @@ impl LanguageModel {
     /// calling [`Self::score_word_full`] word by word, only faster: while one word is
     /// scored, the table slots the next word will probe are already being loaded.
     pub fn score_words(&self, state: &State, words: &[u32], scores: &mut Vec<WordScore>) -> State {
-        let mut state = *state;
+        let initial = *state;
+        let mut state = initial;
+        let mut keys = [0u64; MAX_ORDER - 1];
+        if let Some(&w) = words.first() {
+            keys = self.hash_contexts(w, &[], &initial);
+        }
         for (i, &w) in words.iter().enumerate() {
-            if let Some(&next) = words.get(i + 1) {
-                self.touch_slots(next, w, &words[..i], &state);
-            }
-            let (score, after) = self.score_word_full(&state, w);
+            let next_keys = match words.get(i + 1) {
+                Some(&next) => {
+                    let k = self.hash_contexts(next, &words[..i + 1], &initial);
+                    self.touch_slots(&k);
+                    k
+                }
+                None => keys,
+            };
+            let (score, after) = self.score_keyed(&state, w, &keys);
             scores.push(score);
             state = after;
+            keys = next_keys;
         }
         state
     }
 
-    /// Loads the first slot of each table that scoring `next` after `current` (itself after
-    /// `earlier`, or the words of `state` before those) will probe.
+    /// The hashes of `word` after 1, 2, ... words of its context: `before` (the sentence
+    /// so far, most recent last), then the words of the sentence's initial `state`.
     #[inline]
-    fn touch_slots(&self, next: u32, current: u32, earlier: &[u32], state: &State) {
-        let mut h = extend_hash(hash_word(next), current);
-        let mut touched = self.tables.first().map_or(0, |t| t.first_key(h));
-        let context = earlier.iter().rev().chain(state.words().iter());
-        for (table, &w) in self.tables.iter().skip(1).zip(context) {
+    fn hash_contexts(&self, word: u32, before: &[u32], state: &State) -> [u64; MAX_ORDER - 1] {
+        let mut keys = [0u64; MAX_ORDER - 1];
+        let mut h = hash_word(word);
+        let context = before.iter().rev().chain(state.words().iter());
+        for (key, &w) in keys.iter_mut().take(self.order - 1).zip(context) {
             h = extend_hash(h, w);
-            touched ^= table.first_key(h);
+            *key = h;
+        }
+        keys
+    }
+
+    /// Loads the first slot each table will be probed at for `keys`.
+    #[inline]
+    fn touch_slots(&self, keys: &[u64; MAX_ORDER - 1]) {
+        let mut touched = 0;
+        for (table, &key) in self.tables.iter().zip(keys) {
+            if key != 0 {
+                touched ^= table.first_key(key);
+            }
         }
         std::hint::black_box(touched);
     }
