@@ -21,7 +21,7 @@ use smt::lm::{binary, discount::Discount, estimate, float_text, Corpus, Estimate
 use smt::lm::{LanguageModel, LmError};
 
 use crate::output::AtomicOutput;
-use crate::text::{display_name, open_bytes, tokens, LineReader, ReadOptions, SpacePolicy};
+use crate::text::{display_name, open_bytes, LineReader, ReadOptions};
 
 /// Options of `mt lm`.
 #[derive(Debug, Args)]
@@ -137,7 +137,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     while let Some(line) = reader.next_line() {
         let line = line?;
         let before = corpus.skipped_symbols();
-        if let Err(e) = corpus.add_sentence(tokens(&line, SpacePolicy::Kenlm)) {
+        if let Err(e) = corpus.add_sentence(kenlm_words(&line)) {
             bail!("{name}:{}: {e}", reader.line_number());
         }
         if !warned && corpus.skipped_symbols() > before {
@@ -311,9 +311,9 @@ fn query(args: QueryArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The words of `line` under [`SpacePolicy::Kenlm`], split on bytes rather than chars: the
-/// five separators are ASCII, so this equals [`tokens`] (a test checks it) and is faster on
-/// the query path.
+/// The words of `line` under [`crate::text::SpacePolicy::Kenlm`], split on bytes rather
+/// than chars: the five separators are ASCII, so this equals [`crate::text::tokens`] (a test
+/// checks it) and is faster on training and query input.
 fn kenlm_words(line: &str) -> impl Iterator<Item = &str> {
     let bytes = line.as_bytes();
     let is_sep = |b: u8| matches!(b, 0 | b'\t' | b'\n' | b'\r' | b' ');
@@ -348,6 +348,7 @@ fn push_word(buf: &mut Vec<u8>, word: &str, id: u32, len: u8, log10p: f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::{tokens, SpacePolicy};
 
     #[test]
     fn byte_split_equals_the_kenlm_policy() {

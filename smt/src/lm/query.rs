@@ -8,6 +8,9 @@
 //! so decoder hypotheses whose states compare equal score every continuation equally and
 //! can be recombined. An order-1 model always has the empty state.
 //!
+//! [`LanguageModel::score_words`] scores a whole sentence at once with the same results,
+//! faster, because it starts loading the table slots of the next word early.
+//!
 //! Storage: unigrams in an array indexed by word id; each higher order in a flat
 //! open-addressing table (linear probing, load ≤ 2/3) of 64-bit hashes of the n-gram, built
 //! from the predicted word back through its context so a query extends the hash one
