@@ -290,18 +290,22 @@ impl LanguageModel {
     /// Loads an ARPA file (plain or gzipped) or a binary model written by
     /// [`super::binary::save`], telling them apart by content.
     pub fn load(path: &Path) -> Result<Self, LmError> {
+        use std::io::BufRead;
         let name = path.display().to_string();
-        let bytes =
-            std::fs::read(path).map_err(|source| LmError::Read { path: name.clone(), source })?;
-        if bytes.starts_with(super::binary::MAGIC) {
-            return super::binary::from_bytes(&bytes, &name);
+        let read_error = |source| LmError::Read { path: name.clone(), source };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let mut input = std::io::BufReader::with_capacity(1 << 16, file);
+        let head = input.fill_buf().map_err(read_error)?;
+        if head.starts_with(super::binary::MAGIC) {
+            return super::binary::from_reader(&mut input, &name);
         }
+        let gzipped = head.starts_with(b"\x1f\x8b");
         let mut warnings = Vec::new();
-        let model = if bytes.starts_with(b"\x1f\x8b") {
-            let gz = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(&bytes[..]));
+        let model = if gzipped {
+            let gz = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(input));
             super::arpa::read_arpa(gz, &name, &mut |w| warnings.push(w))?
         } else {
-            super::arpa::read_arpa(&bytes[..], &name, &mut |w| warnings.push(w))?
+            super::arpa::read_arpa(input, &name, &mut |w| warnings.push(w))?
         };
         let mut lm = Self::from_ngrams(&model)?;
         lm.warnings = warnings;
