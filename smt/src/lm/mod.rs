@@ -197,6 +197,8 @@ pub struct EstimateOptions {
 
 /// Estimates an interpolated modified Kneser-Ney model of `corpus`, exactly as lmplz
 /// (without pruning). Each fallback substitution is reported to `warn`.
+// LIMITATION: lmplz's --prune, --vocab_pad, --interpolate_unigrams 0 and --limit_vocab_file
+// are not implemented.
 pub fn estimate(
     corpus: &Corpus,
     opts: &EstimateOptions,

@@ -8,8 +8,33 @@
 const DIGIT_BITS: u32 = 11;
 const BUCKETS: usize = 1 << DIGIT_BITS;
 
+/// An unsigned key the radix sort can take digits of.
+pub trait RadixKey: Copy + Ord + Default {
+    /// The 11-bit digit number `pass` (0 = least significant).
+    fn digit(self, pass: usize) -> usize;
+}
+
+impl RadixKey for u128 {
+    #[inline]
+    fn digit(self, pass: usize) -> usize {
+        ((self >> (pass as u32 * DIGIT_BITS)) as usize) & (BUCKETS - 1)
+    }
+}
+
+impl RadixKey for u64 {
+    #[inline]
+    fn digit(self, pass: usize) -> usize {
+        ((self >> (pass as u32 * DIGIT_BITS)) as usize) & (BUCKETS - 1)
+    }
+}
+
 /// Sorts `keys` ascending; every key must be below 2^`width`.
 pub fn sort_u128(keys: &mut Vec<u128>, width: u32) {
+    sort(keys, width)
+}
+
+/// Sorts `keys` ascending; every key must be below 2^`width`.
+pub fn sort<K: RadixKey>(keys: &mut Vec<K>, width: u32) {
     if keys.len() < 4096 {
         keys.sort_unstable();
         return;
@@ -18,10 +43,10 @@ pub fn sort_u128(keys: &mut Vec<u128>, width: u32) {
     let mut histograms = vec![[0usize; BUCKETS]; passes];
     for &k in keys.iter() {
         for (p, h) in histograms.iter_mut().enumerate() {
-            h[digit(k, p)] += 1;
+            h[k.digit(p)] += 1;
         }
     }
-    let mut scratch = vec![0u128; keys.len()];
+    let mut scratch = vec![K::default(); keys.len()];
     let mut from_keys = true;
     for (p, h) in histograms.iter().enumerate() {
         if h.contains(&keys.len()) {
@@ -36,7 +61,7 @@ pub fn sort_u128(keys: &mut Vec<u128>, width: u32) {
         let (src, dst) =
             if from_keys { (&keys[..], &mut scratch[..]) } else { (&scratch[..], &mut keys[..]) };
         for &k in src {
-            let d = digit(k, p);
+            let d = k.digit(p);
             dst[offsets[d]] = k;
             offsets[d] += 1;
         }
@@ -45,11 +70,6 @@ pub fn sort_u128(keys: &mut Vec<u128>, width: u32) {
     if !from_keys {
         std::mem::swap(keys, &mut scratch);
     }
-}
-
-#[inline]
-fn digit(k: u128, pass: usize) -> usize {
-    ((k >> (pass as u32 * DIGIT_BITS)) as usize) & (BUCKETS - 1)
 }
 
 #[cfg(test)]
@@ -73,5 +93,10 @@ mod tests {
         expected.sort_unstable();
         sort_u128(&mut keys, 70);
         assert_eq!(keys, expected);
+        let mut small: Vec<u64> = keys.iter().map(|&k| (k >> 20) as u64).rev().collect();
+        let mut expected: Vec<u64> = small.clone();
+        expected.sort_unstable();
+        sort(&mut small, 50);
+        assert_eq!(small, expected);
     }
 }
