@@ -118,6 +118,11 @@ pub struct AlignArgs {
     /// Smallest posterior printed by --posteriors.
     #[arg(long, value_name = "P", default_value_t = 0.01)]
     pub posterior_min: f64,
+    /// After training, drop the t-table entries below max_p^4 of their row, as
+    /// fast_align does when it exports its table; the pruned model is what aligns and
+    /// what --save-model writes.
+    #[arg(long)]
+    pub prune_ttable: bool,
     /// Save the trained model in this directory (bincode).
     #[arg(long, value_name = "DIR")]
     pub save_model: Option<PathBuf>,
@@ -369,8 +374,13 @@ fn run_in_pool(args: &AlignArgs) -> anyhow::Result<()> {
                 bar: Mutex::new(None),
                 sentences: Mutex::new((String::new(), 0)),
             };
-            let a = Aligner::train(&corpus, &config, &directions, &reporter);
+            let mut a = Aligner::train(&corpus, &config, &directions, &reporter);
             reporter.finish();
+            if args.prune_ttable {
+                for m in [&mut a.forward, &mut a.reverse].into_iter().flatten() {
+                    m.table.prune_like_fast_align();
+                }
+            }
             a
         }
     };

@@ -289,6 +289,19 @@ mod tests {
     }
 
     #[test]
+    fn pruning_keeps_entries_above_max_p_to_the_fourth() {
+        let mut c = ParallelCorpus::new();
+        c.push_pair(["a"], ["x", "y", "z"]);
+        let mut t = TTable::from_cooccurrence(c.view(Direction::Forward));
+        // Rows: a -> x y z, NULL -> x y z; a's max is 0.5, so the bar is 0.0625.
+        t.normalize(&[0.5, 0.44, 0.06, 1.0, 1.0, 1.0], None);
+        t.prune_like_fast_align();
+        assert_eq!(t.len(), 5);
+        assert_eq!(t.prob(0, 2), PROB_FLOOR);
+        assert!((t.prob(0, 1) - 0.44).abs() < 1e-12);
+    }
+
+    #[test]
     fn digamma_matches_known_values() {
         // psi(1) = -Euler-Mascheroni constant; psi(0.5) = -gamma - 2 ln 2.
         assert!((digamma(1.0) + 0.577_215_664_901_532_9).abs() < 1e-9);
