@@ -83,6 +83,9 @@ pub struct AlignArgs {
     /// HMM iterations after Model 1 (GIZA++ in Moses: hmm=5).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub hmm_iterations: usize,
+    /// Model 2 updates between Model 1 and the HMM (0: the HMM starts from Model 1).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub hmm_ibm2_iterations: usize,
     /// Model 2's NULL probability (fast_align -q).
     #[arg(long, value_name = "P", default_value_t = 0.08)]
     pub p_null: f64,
@@ -180,6 +183,7 @@ impl AlignArgs {
         }
         c.ibm2_iterations = self.ibm2_iterations;
         c.hmm_iterations = self.hmm_iterations;
+        c.hmm_ibm2_iterations = self.hmm_ibm2_iterations;
         c.diagonal.p_null = self.p_null;
         c.diagonal.tension = self.tension;
         c.optimize_tension = !self.fixed_tension;
