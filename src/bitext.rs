@@ -16,6 +16,9 @@ use smt::align::ParallelCorpus;
 
 use crate::text::{display_name, tokens, LineReader, ReadOptions, SpacePolicy, TextError};
 
+// LIMITATION: NBSP and other Unicode spaces split tokens here but not in fast_align, so
+// the two tools see different tokens on lines that contain them (44 in Multi30k de).
+
 /// The separator of the one-file format, as a token.
 pub const SEPARATOR: &str = "|||";
 

@@ -83,6 +83,9 @@ pub struct AlignArgs {
     /// HMM iterations after Model 1 (GIZA++ in Moses: hmm=5).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub hmm_iterations: usize,
+    /// Model 2 updates between Model 1 and the HMM (0: the HMM starts from Model 1).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub hmm_ibm2_iterations: usize,
     /// Model 2's NULL probability (fast_align -q).
     #[arg(long, value_name = "P", default_value_t = 0.08)]
     pub p_null: f64,
@@ -118,6 +121,11 @@ pub struct AlignArgs {
     /// Smallest posterior printed by --posteriors.
     #[arg(long, value_name = "P", default_value_t = 0.01)]
     pub posterior_min: f64,
+    /// After training, drop the t-table entries below max_p^4 of their row, as
+    /// fast_align does when it exports its table; the pruned model is what aligns and
+    /// what --save-model writes.
+    #[arg(long)]
+    pub prune_ttable: bool,
     /// Save the trained model in this directory (bincode).
     #[arg(long, value_name = "DIR")]
     pub save_model: Option<PathBuf>,
@@ -175,6 +183,7 @@ impl AlignArgs {
         }
         c.ibm2_iterations = self.ibm2_iterations;
         c.hmm_iterations = self.hmm_iterations;
+        c.hmm_ibm2_iterations = self.hmm_ibm2_iterations;
         c.diagonal.p_null = self.p_null;
         c.diagonal.tension = self.tension;
         c.optimize_tension = !self.fixed_tension;
@@ -369,8 +378,13 @@ fn run_in_pool(args: &AlignArgs) -> anyhow::Result<()> {
                 bar: Mutex::new(None),
                 sentences: Mutex::new((String::new(), 0)),
             };
-            let a = Aligner::train(&corpus, &config, &directions, &reporter);
+            let mut a = Aligner::train(&corpus, &config, &directions, &reporter);
             reporter.finish();
+            if args.prune_ttable {
+                for m in [&mut a.forward, &mut a.reverse].into_iter().flatten() {
+                    m.table.prune_like_fast_align();
+                }
+            }
             a
         }
     };

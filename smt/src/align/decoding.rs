@@ -12,6 +12,7 @@ pub enum Decoding {
     /// Each generated word goes to its most probable position, or stays unaligned when
     /// NULL is the most probable. For Models 1 and 2 this is the Viterbi alignment
     /// (what fast_align prints); for the HMM it is maximum-marginal decoding.
+    // LIMITATION: the HMM has no Viterbi (best joint path) decoding, only marginals.
     Argmax,
     /// Every cell whose posterior exceeds the threshold is a link (posterior decoding,
     /// Liang et al. 2006); with a threshold of 0.5 or more a word gets at most one link.

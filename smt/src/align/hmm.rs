@@ -31,6 +31,7 @@ const EMISSION_FLOOR: f64 = 1e-12;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HmmParams {
     /// Probability of jumping to the NULL state (kept fixed, as in Och and Ney 2003).
+    // LIMITATION: p_null is a fixed option, not re-estimated by EM.
     pub p_null: f64,
     /// Widths in [-max_jump, max_jump] have their own class; wider jumps share one.
     pub max_jump: usize,

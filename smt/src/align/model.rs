@@ -1,8 +1,9 @@
 //! A trained directional model and the training pipeline that makes it.
 //!
 //! Stages run in order, each starting from the previous one's lexical table:
-//! Model 1 (`ibm1_iterations`), then either the diagonal Model 2 (`ibm2_iterations`,
-//! for [`ModelKind::Ibm2`]) or the HMM (`hmm_iterations`, for [`ModelKind::Hmm`]).
+//! Model 1 (`ibm1_iterations`), then the diagonal Model 2 (`ibm2_iterations` for
+//! [`ModelKind::Ibm2`]; `hmm_ibm2_iterations`, 0 by default, on the way to the HMM),
+//! then the HMM (`hmm_iterations`, for [`ModelKind::Hmm`]).
 
 use std::time::Instant;
 
@@ -40,6 +41,9 @@ pub struct TrainConfig {
     pub ibm2_iterations: usize,
     /// HMM iterations (GIZA++ in Moses: hmm=5).
     pub hmm_iterations: usize,
+    /// Model 2 updates between Model 1 and the HMM (0: the HMM starts from Model 1's
+    /// table, as in Och and Ney 2003).
+    pub hmm_ibm2_iterations: usize,
     /// The starting diagonal prior of Model 2 (fast_align: p_null 0.08, tension 4).
     pub diagonal: DiagonalPrior,
     /// Re-fit the tension after each Model 2 iteration (fast_align `-o`).
@@ -66,6 +70,7 @@ impl TrainConfig {
             ibm1_iterations: if model == ModelKind::Ibm2 { 0 } else { 5 },
             ibm2_iterations: 4,
             hmm_iterations: 5,
+            hmm_ibm2_iterations: 0,
             diagonal: DiagonalPrior::default(),
             optimize_tension: true,
             ibm2_prior: Some(0.01),
@@ -204,40 +209,42 @@ pub fn train(
     }
     let mut model =
         DirectionalModel { direction, kind: ModelKind::Ibm1, table, diagonal: None, hmm: None };
-    match config.model {
-        ModelKind::Ibm1 => {}
-        ModelKind::Ibm2 => {
-            // Stage 2: fast_align's Model 2.
-            let sizes = SizeCounts::of(view);
-            let mut prior = config.diagonal;
-            observer.stage_started(direction, "ibm2", config.ibm2_iterations, view.len());
-            for it in 1..=config.ibm2_iterations {
-                let start = Instant::now();
-                let c = ibm1::e_step(&model.table, view, cache, &prior, &progress);
-                if config.optimize_tension && it > 1 {
-                    prior.optimize_tension(&sizes, c.feature / words);
-                }
-                model.table.normalize(&c.counts, config.ibm2_prior);
-                let t = Some(prior.tension);
-                report("ibm2", it, c.log_likelihood, c.null_count, t, start);
+    let ibm2_iterations = match config.model {
+        ModelKind::Ibm1 => 0,
+        ModelKind::Ibm2 => config.ibm2_iterations,
+        ModelKind::Hmm => config.hmm_ibm2_iterations,
+    };
+    if ibm2_iterations > 0 {
+        // Stage 2: fast_align's Model 2.
+        let sizes = SizeCounts::of(view);
+        let mut prior = config.diagonal;
+        observer.stage_started(direction, "ibm2", ibm2_iterations, view.len());
+        for it in 1..=ibm2_iterations {
+            let start = Instant::now();
+            let c = ibm1::e_step(&model.table, view, cache, &prior, &progress);
+            if config.optimize_tension && it > 1 {
+                prior.optimize_tension(&sizes, c.feature / words);
             }
-            model.kind = ModelKind::Ibm2;
-            model.diagonal = Some(prior);
+            model.table.normalize(&c.counts, config.ibm2_prior);
+            let t = Some(prior.tension);
+            report("ibm2", it, c.log_likelihood, c.null_count, t, start);
         }
-        ModelKind::Hmm => {
-            // Stage 2: the HMM.
-            let mut params = HmmParams::uniform(config.hmm_p_null, config.hmm_max_jump);
-            observer.stage_started(direction, "hmm", config.hmm_iterations, view.len());
-            for it in 1..=config.hmm_iterations {
-                let start = Instant::now();
-                let c = hmm::e_step(&model.table, &params, view, cache, &progress);
-                model.table.normalize(&c.counts, config.hmm_prior);
-                hmm::update_transitions(&mut params, &c);
-                report("hmm", it, c.log_likelihood, c.null_count, None, start);
-            }
-            model.kind = ModelKind::Hmm;
-            model.hmm = Some(params);
+        model.kind = ModelKind::Ibm2;
+        model.diagonal = Some(prior);
+    }
+    if config.model == ModelKind::Hmm {
+        // Stage 3: the HMM.
+        let mut params = HmmParams::uniform(config.hmm_p_null, config.hmm_max_jump);
+        observer.stage_started(direction, "hmm", config.hmm_iterations, view.len());
+        for it in 1..=config.hmm_iterations {
+            let start = Instant::now();
+            let c = hmm::e_step(&model.table, &params, view, cache, &progress);
+            model.table.normalize(&c.counts, config.hmm_prior);
+            hmm::update_transitions(&mut params, &c);
+            report("hmm", it, c.log_likelihood, c.null_count, None, start);
         }
+        model.kind = ModelKind::Hmm;
+        model.hmm = Some(params);
     }
     model
 }
