@@ -104,6 +104,16 @@ fn library_state_api_gives_kenlm_sentence_totals() {
         }
         sum += lm.score_end(&state);
         assert_eq!(sum, total, "{line}");
+        // The sentence-at-once scorer gives the same scores and the same final state.
+        let mut scores = Vec::new();
+        let end = lm.score_words(&lm.begin_sentence_state(), &ids, &mut scores);
+        assert_eq!(end, state);
+        let mut again = lm.begin_sentence_state();
+        for (&w, s) in ids.iter().zip(&scores) {
+            let (one, next) = lm.score_word_full(&again, w);
+            assert_eq!(one, *s);
+            again = next;
+        }
         assert_eq!(lm.score_sentence(&ids), total);
     }
     assert_eq!(totals.len(), 1000);

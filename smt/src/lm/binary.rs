@@ -1,20 +1,21 @@
-//! The binary model file: the query model's arrays as they lie in memory, loaded with one
-//! read of the file and no parsing of text or rebuilding of hash tables.
+//! The binary model file: the query model's arrays as they lie in memory, loaded by one
+//! sequential read straight into those arrays, with no parsing of text and no rebuilding
+//! of hash tables.
 //!
 //! Layout, all integers little-endian:
-//! - the 8-byte magic `mtlmbin1`;
+//! - the 8-byte magic `mtlmbin2` (the version changes with the n-gram hash function);
 //! - u32 order, u32 vocabulary size, u32 ids of `<unk>`, `<s>`, `</s>`;
 //! - each word: u32 byte length, then its UTF-8 bytes;
 //! - per word id: f32 log10 probability, f32 log10 backoff;
 //! - per order 2..=N: u64 slot count, then each slot: u64 key, f32 probability, f32 backoff.
 
-use std::io::Write;
+use std::io::{Read, Write};
 
 use super::query::{Entry, LanguageModel, ProbingTable, MAX_ORDER};
 use super::LmError;
 
 /// The first bytes of a binary model.
-pub const MAGIC: &[u8; 8] = b"mtlmbin1";
+pub const MAGIC: &[u8; 8] = b"mtlmbin2";
 
 /// Writes `lm` in the binary format.
 pub fn save<W: Write>(lm: &LanguageModel, out: &mut W) -> Result<(), LmError> {
@@ -45,53 +46,68 @@ pub fn save<W: Write>(lm: &LanguageModel, out: &mut W) -> Result<(), LmError> {
 
 /// Rebuilds a model from the bytes of a binary file; `name` is used in error messages.
 pub fn from_bytes(bytes: &[u8], name: &str) -> Result<LanguageModel, LmError> {
+    from_reader(&mut &bytes[..], name)
+}
+
+/// Reads a binary model from `input`, straight into the model's arrays (no copy of the
+/// whole file is kept); `name` is used in error messages.
+pub fn from_reader<R: Read>(input: &mut R, name: &str) -> Result<LanguageModel, LmError> {
     let corrupt = |what: &str| LmError::Binary { path: name.to_owned(), message: what.to_owned() };
-    let mut r = Reader { bytes, at: 0 };
-    if r.take(8) != Some(&MAGIC[..]) {
+    let mut r = Reader { input, name };
+    if r.bytes(8)? != MAGIC[..] {
         return Err(corrupt("not an mt binary language model"));
     }
-    let short = || corrupt("the file is truncated");
-    let order = r.u32().ok_or_else(short)? as usize;
-    let vocab = r.u32().ok_or_else(short)? as usize;
-    let unk = r.u32().ok_or_else(short)?;
-    let bos = r.u32().ok_or_else(short)?;
-    let eos = r.u32().ok_or_else(short)?;
+    let order = r.u32()? as usize;
+    let vocab = r.u32()? as usize;
+    let unk = r.u32()?;
+    let bos = r.u32()?;
+    let eos = r.u32()?;
     if order == 0 || order > MAX_ORDER {
         return Err(corrupt(&format!("unsupported order {order}")));
     }
     if [unk, bos, eos].iter().any(|&id| id as usize >= vocab) {
         return Err(corrupt("special word ids out of range"));
     }
-    let mut words = Vec::with_capacity(vocab);
+    let mut words = Vec::with_capacity(vocab.min(1 << 24));
     for _ in 0..vocab {
-        let len = r.u32().ok_or_else(short)? as usize;
-        let w = r.take(len).ok_or_else(short)?;
-        let w = std::str::from_utf8(w).map_err(|_| corrupt("a word is not valid UTF-8"))?;
-        words.push(w.to_owned());
+        let len = r.u32()? as usize;
+        let w =
+            String::from_utf8(r.bytes(len)?).map_err(|_| corrupt("a word is not valid UTF-8"))?;
+        words.push(w);
     }
-    let raw = r.take(vocab * 8).ok_or_else(short)?;
+    let raw = r.bytes(vocab * 8)?;
     let unigrams = raw.chunks_exact(8).map(|c| (f32_at(c, 0), f32_at(c, 4))).collect();
     let mut tables = Vec::with_capacity(order - 1);
+    let mut chunk = vec![0u8; 16 << 16];
     for _ in 1..order {
-        let n = r.u64().ok_or_else(short)? as usize;
-        let raw = r.take(n.checked_mul(16).ok_or_else(short)?).ok_or_else(short)?;
-        let slots: Vec<Entry> = raw
-            .chunks_exact(16)
-            .map(|c| Entry {
+        let n = r.u64()? as usize;
+        if n == 0 || n > (1 << 40) {
+            return Err(corrupt("a hash table has an impossible size"));
+        }
+        let mut slots = Vec::with_capacity(n);
+        let mut left = n;
+        while left > 0 {
+            let take = left.min(1 << 16);
+            r.fill(&mut chunk[..take * 16])?;
+            slots.extend(chunk[..take * 16].chunks_exact(16).map(|c| Entry {
                 key: u64::from_le_bytes(c[..8].try_into().expect("8 bytes")),
                 prob: f32_at(c, 8),
                 backoff: f32_at(c, 12),
-            })
-            .collect();
-        if slots.is_empty() || slots.iter().all(|e| e.key != 0) {
+            }));
+            left -= take;
+        }
+        if slots.iter().all(|e| e.key != 0) {
             return Err(corrupt("a hash table has no empty slot"));
         }
         tables.push(ProbingTable { slots });
     }
-    if r.at != bytes.len() {
-        return Err(corrupt("trailing bytes after the model"));
+    let mut extra = [0u8; 1];
+    match r.input.read(&mut extra) {
+        Ok(0) => {}
+        Ok(_) => return Err(corrupt("trailing bytes after the model")),
+        Err(source) => return Err(LmError::Read { path: name.to_owned(), source }),
     }
-    let index = words.iter().enumerate().map(|(i, w)| (w.clone(), i as u32)).collect();
+    let index = super::query::WordIndex::new(&words);
     Ok(LanguageModel { order, words, index, unigrams, tables, unk, bos, eos, warnings: Vec::new() })
 }
 
@@ -99,25 +115,47 @@ fn f32_at(c: &[u8], at: usize) -> f32 {
     f32::from_bits(u32::from_le_bytes(c[at..at + 4].try_into().expect("4 bytes")))
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
+struct Reader<'a, R> {
+    input: &'a mut R,
+    name: &'a str,
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.at.checked_add(n)?;
-        let s = self.bytes.get(self.at..end)?;
-        self.at = end;
-        Some(s)
+impl<R: Read> Reader<'_, R> {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), LmError> {
+        self.input.read_exact(buf).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::UnexpectedEof {
+                LmError::Binary {
+                    path: self.name.to_owned(),
+                    message: "the file is truncated".to_owned(),
+                }
+            } else {
+                LmError::Read { path: self.name.to_owned(), source }
+            }
+        })
     }
 
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    fn bytes(&mut self, n: usize) -> Result<Vec<u8>, LmError> {
+        let mut v = vec![0u8; n.min(1 << 26)];
+        if n > v.len() {
+            return Err(LmError::Binary {
+                path: self.name.to_owned(),
+                message: "a length field is impossibly large".to_owned(),
+            });
+        }
+        self.fill(&mut v)?;
+        Ok(v)
     }
 
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    fn u32(&mut self) -> Result<u32, LmError> {
+        let mut b = [0u8; 4];
+        self.fill(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn u64(&mut self) -> Result<u64, LmError> {
+        let mut b = [0u8; 8];
+        self.fill(&mut b)?;
+        Ok(u64::from_le_bytes(b))
     }
 }
 

@@ -7,7 +7,7 @@
 //!
 //! An n-gram is packed into a `u128` key, its oldest word in the most significant bits, so
 //! that sorting keys sorts n-grams and dropping the top word gives the suffix. Counting is
-//! a parallel sort of the keys followed by a run-length pass.
+//! a radix sort of the keys followed by a run-length pass.
 
 use rayon::prelude::*;
 
@@ -102,6 +102,8 @@ impl Corpus {
             return Err(LmError::EmptyCorpus);
         }
         let bits = key_bits(self.vocab.len());
+        // LIMITATION: an n-gram must pack into 128 bits (order 6 up to 2^21 words, order 5
+        // up to 2^25); larger products of order and vocabulary are refused.
         if order == 0 || bits as usize * order > 128 {
             return Err(LmError::OrderTooLarge { order, vocab: self.vocab.len() });
         }
@@ -123,8 +125,27 @@ impl Corpus {
             bounds.push(end);
             at = end;
         }
-        // Key i is the N-gram ending at token i: fill each chunk's slice in parallel.
-        let mut keys = vec![0u128; self.tokens.len()];
+        // Key i is the N-gram ending at token i: fill each chunk's slice in parallel. Keys
+        // that fit in 64 bits are sorted as u64, half the bytes to move.
+        let width = bits * order as u32;
+        let (keys, counts) = if width <= 64 {
+            let mut keys = self.fill_keys::<u64>(&bounds, start_key as u64, bits, mask as u64);
+            super::radix_sort::sort(&mut keys, width);
+            let (keys, counts) = run_lengths(keys);
+            (keys.into_iter().map(u128::from).collect(), counts)
+        } else {
+            let mut keys = self.fill_keys::<u128>(&bounds, start_key, bits, mask);
+            super::radix_sort::sort(&mut keys, width);
+            run_lengths(keys)
+        };
+        Ok(RawCounts { order, bits, keys, counts })
+    }
+}
+
+impl Corpus {
+    /// The padded N-gram ending at each token, computed chunk by chunk in parallel.
+    fn fill_keys<K: PackedKey>(&self, bounds: &[usize], start: K, bits: u32, mask: K) -> Vec<K> {
+        let mut keys = vec![K::default(); self.tokens.len()];
         let mut pieces = Vec::with_capacity(bounds.len());
         let mut rest = &mut keys[..];
         for w in bounds.windows(2) {
@@ -133,16 +154,34 @@ impl Corpus {
             rest = tail;
         }
         pieces.into_par_iter().for_each(|(tokens, out)| {
-            let mut key = start_key;
+            let mut key = start;
             for (&t, slot) in tokens.iter().zip(out.iter_mut()) {
-                let gram = ((key << bits) | t as u128) & mask;
+                let gram = key.push(bits, t, mask);
                 *slot = gram;
-                key = if t == EOS { start_key } else { gram };
+                key = if t == EOS { start } else { gram };
             }
         });
-        keys.par_sort_unstable();
-        let (keys, counts) = run_lengths(keys);
-        Ok(RawCounts { order, bits, keys, counts })
+        keys
+    }
+}
+
+/// An integer holding a packed n-gram.
+trait PackedKey: Copy + Default + Send + Sync + Ord {
+    /// Shifts in word `t` and keeps the bits of `mask`.
+    fn push(self, bits: u32, t: u32, mask: Self) -> Self;
+}
+
+impl PackedKey for u64 {
+    #[inline]
+    fn push(self, bits: u32, t: u32, mask: Self) -> Self {
+        ((self << bits) | u64::from(t)) & mask
+    }
+}
+
+impl PackedKey for u128 {
+    #[inline]
+    fn push(self, bits: u32, t: u32, mask: Self) -> Self {
+        ((self << bits) | u128::from(t)) & mask
     }
 }
 
@@ -180,7 +219,7 @@ pub fn key_word(key: u128, bits: u32, n: usize, i: usize) -> u32 {
 }
 
 /// Collapses a sorted vector into distinct values and their multiplicities.
-pub fn run_lengths(sorted: Vec<u128>) -> (Vec<u128>, Vec<u64>) {
+pub fn run_lengths<K: Copy + PartialEq>(sorted: Vec<K>) -> (Vec<K>, Vec<u64>) {
     let mut keys = sorted;
     let mut counts = Vec::new();
     let mut w = 0;
