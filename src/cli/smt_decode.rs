@@ -119,11 +119,17 @@ pub fn run(common: &super::decode::DecodeArgs, opts: &SmtDecodeOpts) -> Result<(
         .build()
         .context("cannot start worker threads")?;
     let t0 = Instant::now();
-    let model = SmtModel::load(&common.model)?;
+    let mut model = SmtModel::load(&common.model)?;
     let weights = select_weights(&model, opts)?;
     let n_best = common.n_best.unwrap_or(0);
     let dopts = opts.decode_options(n_best);
-    let table = pool.install(|| limited_table(&model, &weights, dopts.table_limit));
+    // the table limit is applied in place: decoding never needs the full table
+    let mut table = std::mem::replace(
+        &mut model.table,
+        PhraseTable::new(Default::default(), Default::default(), false),
+    );
+    let lm = LmAdapter::new(&model.lm, &table);
+    pool.install(|| apply_table_limit(&mut table, &lm, &weights, dopts.table_limit));
     let lines = read_lines(&common.input, ReadOptions::default())?;
     let loaded = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();

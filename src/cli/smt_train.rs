@@ -1,6 +1,7 @@
 //! `mt train --system smt`: tokenize, case, align both ways (HMM, grow-diag-final-and),
 //! extract and score phrases, estimate the target LM, and write the model directory.
 
+use std::io::BufWriter;
 use std::path::Path;
 use std::time::Instant;
 
@@ -15,6 +16,7 @@ use smt::phrase::score::PhraseCounter;
 use smt::tokenize::casing::{Casing, Truecaser};
 use smt::tokenize::{Lang, TOKENIZER_VERSION};
 
+use crate::output::AtomicOutput;
 use crate::progress;
 use crate::smt_model::{
     create_model_file, hash_file, prepare, write_model_file, Casings, CorpusRecord, Manifest,
@@ -244,18 +246,25 @@ fn train(common: &super::train::TrainArgs, opts: &SmtTrainOpts) -> Result<()> {
     let mut lm_out = create_model_file(dir, "lm.bin")?;
     smt::lm::binary::save(&lm, &mut lm_out)?;
     lm_out.into_inner().map_err(|e| e.into_error())?.commit()?;
-    let gz = |name: &str| -> Result<GzEncoder<_>> {
-        Ok(GzEncoder::new(create_model_file(dir, name)?, flate2::Compression::fast()))
+    // the encoder gets large writes: flate2 pays a buffer reset per write call
+    let gz = |name: &str| -> Result<BufWriter<GzEncoder<_>>> {
+        let enc = GzEncoder::new(create_model_file(dir, name)?, flate2::Compression::fast());
+        Ok(BufWriter::with_capacity(1 << 20, enc))
+    };
+    let finish = |w: BufWriter<GzEncoder<BufWriter<AtomicOutput>>>| -> Result<()> {
+        let enc = w.into_inner().map_err(|e| e.into_error())?;
+        enc.finish()?.into_inner().map_err(|e| e.into_error())?.commit()?;
+        Ok(())
     };
     let mut pt = gz("phrase-table.gz")?;
     if reordering {
         let mut rt = gz("reordering-table.gz")?;
         table.write_moses(&mut pt, Some(&mut rt))?;
-        rt.finish()?.into_inner().map_err(|e| e.into_error())?.commit()?;
+        finish(rt)?;
     } else {
         table.write_moses(&mut pt, None)?;
     }
-    pt.finish()?.into_inner().map_err(|e| e.into_error())?.commit()?;
+    finish(pt)?;
     let mut bin = create_model_file(dir, "phrase-table.bin")?;
     table.write_binary(&mut bin, "phrase-table.bin")?;
     bin.into_inner().map_err(|e| e.into_error())?.commit()?;

@@ -164,6 +164,11 @@ fn tune(args: &TuneArgs) -> Result<()> {
              decoding took {:.1} s",
             t0.elapsed().as_secs_f64()
         );
+        // the best weights so far are saved after every iteration, so that a run cut
+        // short still leaves tuned weights
+        if let Some((_, w)) = &best {
+            WeightsFile::new(w, true, history.clone()).write(&model.dir.join("weights.json"))?;
+        }
         if added == 0 {
             break;
         }
