@@ -1,0 +1,3 @@
+//! The comparison report of `mt compare`: tables, plots and the JSON document.
+
+pub mod plot;
