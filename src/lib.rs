@@ -13,6 +13,7 @@
 
 pub mod bitext;
 pub mod cli;
+pub mod compare;
 pub mod eval;
 pub mod output;
 pub mod progress;

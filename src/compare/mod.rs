@@ -1,0 +1,4 @@
+//! `mt compare`: both systems on one corpus, one report.
+
+pub mod hybrid;
+pub mod nbest;
