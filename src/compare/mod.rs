@@ -2,3 +2,4 @@
 
 pub mod hybrid;
 pub mod nbest;
+pub mod stage;
