@@ -1,5 +1,7 @@
 //! `mt compare`: both systems on one corpus, one report.
 
+pub mod budget;
+pub mod data;
 pub mod hybrid;
 pub mod nbest;
 pub mod stage;

@@ -33,12 +33,12 @@ impl StageRunner {
         std::fs::create_dir_all(&self.log_dir)
             .with_context(|| format!("creating {}", self.log_dir.display()))?;
         let log_path = self.log_dir.join(format!("{stage}.log"));
-        let log = File::create(&log_path)
-            .with_context(|| format!("creating {}", log_path.display()))?;
+        let log =
+            File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
         let out = match stdout {
-            Some(p) => Stdio::from(
-                File::create(p).with_context(|| format!("creating {}", p.display()))?,
-            ),
+            Some(p) => {
+                Stdio::from(File::create(p).with_context(|| format!("creating {}", p.display()))?)
+            }
             None => Stdio::null(),
         };
         let start = Instant::now();
