@@ -44,12 +44,19 @@ pub fn write_arpa<W: Write>(model: &NgramModel, out: &mut W) -> Result<(), LmErr
     let top = model.order();
     for o in &model.orders {
         write!(out, "\n\\{}-grams:\n", o.n).map_err(io)?;
-        let chunks: Vec<Vec<u8>> = (0..o.len().div_ceil(1 << 14))
-            .into_par_iter()
-            .map(|c| {
-                let mut buf = Vec::with_capacity(1 << 20);
-                for i in c << 14..((c + 1) << 14).min(o.len()) {
-                    push_f32(&mut buf, o.prob[i]);
+        // Format batches of lines in parallel into buffers that are reused batch after
+        // batch, then write them in order.
+        let lines_per_buffer = 1 << 13;
+        let batch = 2 * rayon::current_num_threads();
+        let mut buffers: Vec<Vec<u8>> = vec![Vec::new(); batch];
+        let mut first = 0;
+        while first < o.len() {
+            buffers.par_iter_mut().enumerate().for_each(|(b, buf)| {
+                buf.clear();
+                let start = first + b * lines_per_buffer;
+                let end = (start + lines_per_buffer).min(o.len());
+                for i in start..end {
+                    push_f32(buf, o.prob[i]);
                     buf.push(b'\t');
                     for (k, &w) in o.gram(i).iter().enumerate() {
                         if k > 0 {
@@ -59,15 +66,15 @@ pub fn write_arpa<W: Write>(model: &NgramModel, out: &mut W) -> Result<(), LmErr
                     }
                     if o.n < top {
                         buf.push(b'\t');
-                        push_f32(&mut buf, o.backoff[i]);
+                        push_f32(buf, o.backoff[i]);
                     }
                     buf.push(b'\n');
                 }
-                buf
-            })
-            .collect();
-        for c in chunks {
-            out.write_all(&c).map_err(io)?;
+            });
+            for buf in &buffers {
+                out.write_all(buf).map_err(io)?;
+            }
+            first += batch * lines_per_buffer;
         }
     }
     out.write_all(b"\n\\end\\\n").map_err(io)?;
@@ -190,7 +197,7 @@ pub fn read_arpa<R: BufRead>(
                 line.split(|&b| b == b'\t' || b == b' ' || b == b'\r').filter(|f| !f.is_empty());
             let Some(first) = fields.next() else {
                 return Err(lines.error(&format!(
-                    "blank line in {header}: it has fewer n-grams than the {count} in \\data\\"
+                    "blank line in section {header} (fewer n-grams than the {count} in \\data\\)"
                 )));
             };
             if first.starts_with(b"\\") {
@@ -409,6 +416,16 @@ mod tests {
         assert_eq!(warnings.len(), 1);
         assert_eq!(m.find_word("<unk>"), Some(3));
         assert_eq!(m.orders[0].prob[3], MISSING_UNK_LOG10);
+    }
+
+    #[test]
+    fn nan_never_reaches_a_file() {
+        let mut m = read(SMALL).unwrap();
+        m.orders[1].prob[0] = f32::NAN;
+        let mut out = Vec::new();
+        let err = write_arpa(&m, &mut out).unwrap_err();
+        assert!(err.to_string().contains("non-finite"), "{err}");
+        assert!(out.is_empty());
     }
 
     #[test]

@@ -123,17 +123,23 @@ impl Corpus {
             bounds.push(end);
             at = end;
         }
-        let mut keys: Vec<u128> = bounds
-            .par_windows(2)
-            .flat_map_iter(|w| {
-                let mut key = start_key;
-                self.tokens[w[0]..w[1]].iter().map(move |&t| {
-                    let out = ((key << bits) | t as u128) & mask;
-                    key = if t == EOS { start_key } else { out };
-                    out
-                })
-            })
-            .collect();
+        // Key i is the N-gram ending at token i: fill each chunk's slice in parallel.
+        let mut keys = vec![0u128; self.tokens.len()];
+        let mut pieces = Vec::with_capacity(bounds.len());
+        let mut rest = &mut keys[..];
+        for w in bounds.windows(2) {
+            let (piece, tail) = rest.split_at_mut(w[1] - w[0]);
+            pieces.push((&self.tokens[w[0]..w[1]], piece));
+            rest = tail;
+        }
+        pieces.into_par_iter().for_each(|(tokens, out)| {
+            let mut key = start_key;
+            for (&t, slot) in tokens.iter().zip(out.iter_mut()) {
+                let gram = ((key << bits) | t as u128) & mask;
+                *slot = gram;
+                key = if t == EOS { start_key } else { gram };
+            }
+        });
         keys.par_sort_unstable();
         let (keys, counts) = run_lengths(keys);
         Ok(RawCounts { order, bits, keys, counts })

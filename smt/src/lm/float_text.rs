@@ -5,13 +5,13 @@
 //! the decimal exponent lies in [-6, 21) and in exponent notation (`9.9e-7`, no `+`, no
 //! padding) outside it. Rust's `Display` never switches to an exponent, so a backoff of
 //! 1e-8 would come out as `0.00000001`; this module rebuilds the layout from the shortest
-//! digits that Rust's `LowerExp` gives.
+//! digits, which the `ryu` crate finds (Adams 2018, "Ryū: fast float-to-string
+//! conversion"); a test checks them against the standard library's.
 
 use std::fmt::Write as _;
 
 /// Appends `x` to `out` as KenLM's `ToShortestSingle` prints a float.
 pub fn push_f32(out: &mut Vec<u8>, x: f32) {
-    let mut buf = StackStr::default();
     if x.is_nan() {
         out.extend_from_slice(b"NaN");
         return;
@@ -20,13 +20,12 @@ pub fn push_f32(out: &mut Vec<u8>, x: f32) {
         out.extend_from_slice(if x < 0.0 { b"-inf" } else { b"inf" });
         return;
     }
-    let _ = write!(buf, "{:e}", x);
-    layout(out, buf.as_bytes());
+    let mut r = ryu::Buffer::new();
+    layout(out, r.format_finite(x).as_bytes());
 }
 
 /// Appends `x` to `out` as KenLM's `ToShortest` prints a double.
 pub fn push_f64(out: &mut Vec<u8>, x: f64) {
-    let mut buf = StackStr::default();
     if x.is_nan() {
         out.extend_from_slice(b"NaN");
         return;
@@ -35,8 +34,8 @@ pub fn push_f64(out: &mut Vec<u8>, x: f64) {
         out.extend_from_slice(if x < 0.0 { b"-inf" } else { b"inf" });
         return;
     }
-    let _ = write!(buf, "{:e}", x);
-    layout(out, buf.as_bytes());
+    let mut r = ryu::Buffer::new();
+    layout(out, r.format_finite(x).as_bytes());
 }
 
 /// `x` as KenLM prints a float, as a `String`.
@@ -53,27 +52,45 @@ pub fn f64_string(x: f64) -> String {
     String::from_utf8(v).expect("ASCII")
 }
 
-/// Turns Rust's shortest exponent form (`-3.9762668e-5`, `0e0`, `1e2`) into KenLM's layout.
-fn layout(out: &mut Vec<u8>, exp_form: &[u8]) {
-    let (negative, body) = match exp_form.split_first() {
+/// Lays out a shortest representation (`-0.0001234`, `1.0`, `3.9762668e-5`, `1e22`) as
+/// KenLM does.
+fn layout(out: &mut Vec<u8>, shortest: &[u8]) {
+    let (negative, body) = match shortest.split_first() {
         Some((b'-', rest)) => (true, rest),
-        _ => (false, exp_form),
+        _ => (false, shortest),
     };
-    let e_at = body.iter().position(|&b| b == b'e').unwrap_or(body.len());
-    let mantissa = &body[..e_at];
-    let exponent: i32 = std::str::from_utf8(&body[(e_at + 1).min(body.len())..])
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
     let mut digits = [0u8; 48];
     let mut len = 0;
-    for &b in mantissa {
-        if b.is_ascii_digit() && len < digits.len() {
-            digits[len] = b;
-            len += 1;
+    let mut dot = None;
+    let mut exp10 = 0i32;
+    for (i, &b) in body.iter().enumerate() {
+        match b {
+            b'0'..=b'9' if len < digits.len() => {
+                digits[len] = b;
+                len += 1;
+            }
+            b'.' => dot = Some(len),
+            b'e' | b'E' => {
+                exp10 = std::str::from_utf8(&body[i + 1..])
+                    .ok()
+                    .and_then(|e| e.parse().ok())
+                    .unwrap_or(0);
+                break;
+            }
+            _ => {}
         }
     }
-    let digits = &digits[..len];
+    // value = 0.d1d2... * 10^point
+    let mut point = dot.unwrap_or(len) as i32 + exp10;
+    let mut first = 0;
+    while first + 1 < len && digits[first] == b'0' {
+        first += 1;
+        point -= 1;
+    }
+    while len > first + 1 && digits[len - 1] == b'0' {
+        len -= 1;
+    }
+    let digits = &digits[first..len];
     if negative {
         out.push(b'-');
     }
@@ -81,8 +98,7 @@ fn layout(out: &mut Vec<u8>, exp_form: &[u8]) {
         out.push(b'0');
         return;
     }
-    // value = 0.d1d2... * 10^point
-    let point = exponent + 1;
+    let exponent = point - 1;
     if (-6..21).contains(&exponent) {
         if point <= 0 {
             out.extend_from_slice(b"0.");
@@ -107,37 +123,6 @@ fn layout(out: &mut Vec<u8>, exp_form: &[u8]) {
             out.push(b'-');
         }
         let _ = write!(StackAppend(out), "{}", exponent.unsigned_abs());
-    }
-}
-
-/// A small fixed buffer for formatting without allocating.
-struct StackStr {
-    buf: [u8; 64],
-    len: usize,
-}
-
-impl Default for StackStr {
-    fn default() -> Self {
-        Self { buf: [0; 64], len: 0 }
-    }
-}
-
-impl StackStr {
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-impl std::fmt::Write for StackStr {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let b = s.as_bytes();
-        let end = self.len + b.len();
-        if end > self.buf.len() {
-            return Err(std::fmt::Error);
-        }
-        self.buf[self.len..end].copy_from_slice(b);
-        self.len = end;
-        Ok(())
     }
 }
 
@@ -170,6 +155,36 @@ mod tests {
         assert_eq!(f32_string(1.5e22), "1.5e22");
         assert_eq!(f32_string(123.25), "123.25");
         assert_eq!(f64_string(37.03343519381648), "37.03343519381648");
+    }
+
+    #[test]
+    fn digits_agree_with_the_standard_library() {
+        // Rust's `{:e}` is also shortest round-trip: both must give the same digits, except
+        // on exact ties (a float exactly halfway between two shortest candidates, such as
+        // 245.578125), where ryu rounds to even as double-conversion does.
+        let mut x = 0x9e37_79b9u32;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let f = f32::from_bits(x);
+            if !f.is_finite() {
+                continue;
+            }
+            let mut ours = Vec::new();
+            push_f32(&mut ours, f);
+            let mut std_form = Vec::new();
+            layout(&mut std_form, format!("{f:e}").as_bytes());
+            if ours != std_form {
+                let (a, b) =
+                    (String::from_utf8(ours).unwrap(), String::from_utf8(std_form).unwrap());
+                assert_eq!(a.len(), b.len(), "{f:e}");
+                assert_eq!(a.parse::<f32>().unwrap(), f, "{a}");
+                assert_eq!(b.parse::<f32>().unwrap(), f, "{b}");
+                let last = a.split('e').next().unwrap().as_bytes();
+                assert_eq!((last[last.len() - 1] - b'0') % 2, 0, "{a} vs {b}");
+            }
+        }
     }
 
     #[test]
