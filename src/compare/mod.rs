@@ -4,4 +4,5 @@ pub mod budget;
 pub mod data;
 pub mod hybrid;
 pub mod nbest;
+pub mod scoring;
 pub mod stage;
