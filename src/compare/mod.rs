@@ -4,5 +4,6 @@ pub mod budget;
 pub mod data;
 pub mod hybrid;
 pub mod nbest;
+pub mod pipeline;
 pub mod scoring;
 pub mod stage;
