@@ -18,4 +18,5 @@ pub mod eval;
 pub mod output;
 pub mod progress;
 pub mod report;
+pub mod smt_model;
 pub mod text;

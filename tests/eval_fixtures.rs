@@ -190,3 +190,64 @@ fn paired_bootstrap_equals_sacrebleu() {
         }
     }
 }
+
+#[test]
+fn confidence_interval_equals_sacrebleu() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let want = std::fs::read_to_string(root.join("eval/confidence.txt")).unwrap();
+    let want: Vec<&str> = want.lines().map(str::trim).collect();
+    let dir = root.join("bleu/noisy-3");
+    for (metric, want) in ["bleu", "chrf", "ter"].into_iter().zip(want) {
+        let out = Command::new(env!("CARGO_BIN_EXE_mt"))
+            .args(["eval", metric, "--confidence", "-w", "4", "-r"])
+            .arg(dir.join("ref.1.txt"))
+            .arg(dir.join("hyp.txt"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8(out.stdout).unwrap().trim_end(), want);
+    }
+}
+
+fn mt_text(args: &[&str], set: &str) -> String {
+    let dir = fixtures().join(set);
+    let out = Command::new(env!("CARGO_BIN_EXE_mt"))
+        .arg("eval")
+        .args(args)
+        .args(["-w", "12", "-r"])
+        .arg(dir.join("ref.1.txt"))
+        .arg(dir.join("hyp.txt"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn metric_options_equal_sacrebleu() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval");
+    let table = std::fs::read_to_string(root.join("options.txt")).unwrap();
+    let mut n = 0;
+    for row in table.lines() {
+        let f: Vec<&str> = row.split('\t').collect();
+        let (set, metric, opts, want) = (f[0], f[1], f[2], f[3]);
+        let mut args = vec![metric];
+        args.extend(opts.split(' '));
+        assert_eq!(mt_text(&args, set).trim_end(), want, "{set} {metric} {opts}");
+        n += 1;
+    }
+    assert_eq!(n, 36);
+}
+
+#[test]
+fn sentence_level_chrf_plus_plus_and_ter_equal_sacrebleu() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval");
+    let cases: [(&str, &[&str]); 2] = [
+        ("sentence-chrf-pp.txt", &["chrf", "--word-order", "2", "--sentence-level"]),
+        ("sentence-ter.txt", &["ter", "--sentence-level"]),
+    ];
+    for (file, args) in cases {
+        let want = std::fs::read_to_string(root.join(file)).unwrap();
+        assert_eq!(mt_text(args, "empty-hyp-lines"), want, "{file}");
+    }
+}

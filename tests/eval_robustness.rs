@@ -191,3 +191,36 @@ fn multiple_references_and_short_signature() {
          (BP = 1.000 ratio = 1.250 hyp_len = 5 ref_len = 4)\n"
     );
 }
+
+#[test]
+fn several_systems_and_tokenized_input_warning() {
+    let d = Dir::new();
+    let r = d.file("ref.txt", b"The cat is on the mat.\n");
+    let a = d.file("a.txt", b"The cat sat on the mat.\n");
+    let o = mt(&["eval", "bleu", "-w", "2", "-b", "-r"], &[&r, &a, &r]);
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].ends_with("a.txt: 48.89"), "{out}");
+    assert!(lines[1].ends_with("ref.txt: 100.00"), "{out}");
+    let o = mt(&["eval", "chrf", "--json", "-r"], &[&r, &a, &r]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert!(v[0]["system"].as_str().unwrap().ends_with("a.txt"));
+
+    let tok = d.file("tok.txt", "the cat sat .\n".repeat(100).as_bytes());
+    let o = mt(&["eval", "bleu", "-r"], &[&tok, &tok]);
+    assert!(stderr(&o).contains("100 lines end in a tokenized period"), "{}", stderr(&o));
+}
+
+#[test]
+fn tab_separated_references() {
+    let d = Dir::new();
+    let hyp = d.file("hyp.txt", b"a b c d e\n");
+    let both = d.file("both.txt", b"a b c d\ta b c d e f\n");
+    let o = mt(&["eval", "bleu", "--num-refs", "2", "-b", "-w", "2", "-r"], &[&both, &hyp]);
+    assert_eq!(stdout(&o), "100.00\n");
+    let o = mt(&["eval", "bleu", "--num-refs", "3", "-r"], &[&both, &hyp]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("both.txt:1: expected 3 tab-separated references, found 2"));
+}

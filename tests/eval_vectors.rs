@@ -116,3 +116,20 @@ fn summed_statistics_give_the_corpus_score() {
     assert_eq!(stats.len(), 3);
     close(bleu.score_from_stats(&stats.sum()), &v["readme"]["bleu"]["score"], "readme");
 }
+
+#[test]
+fn ter_edge_cases() {
+    // 290 sentence pairs scored by sacreBLEU 2.6.0's TER (tests/fixtures/eval/ter-cases.json):
+    // repeated words (many shift candidates), block moves, lengths so different that the
+    // beam widens, and long shuffles that hit the limit of 1,000 shift candidates.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval/ter-cases.json");
+    let cases: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let ter = Ter::default();
+    for (k, case) in cases.as_array().unwrap().iter().enumerate() {
+        let (h, r) = (case["hyp"].as_str().unwrap(), case["ref"].as_str().unwrap());
+        let got = ter.sentence_score(h, &[r]);
+        assert_eq!(got.num_edits, case["edits"].as_f64().unwrap(), "case {k}: {h:?} vs {r:?}");
+        close(got.ref_length, &case["ref_length"], &format!("case {k} ref length"));
+        close(got.score, &case["score"], &format!("case {k} TER"));
+    }
+}

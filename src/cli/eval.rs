@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 
-use crate::eval::bootstrap::{paired_bootstrap, DEFAULT_SAMPLES, DEFAULT_SEED};
+use crate::eval::bootstrap::{bootstrap_ci, paired_bootstrap, DEFAULT_SAMPLES, DEFAULT_SEED};
+use crate::eval::python_str::py_rstrip;
 use crate::eval::report::{number, Report};
 use crate::eval::{
     Bleu, BleuConfig, BleuTokenizer, Chrf, ChrfConfig, CorpusStats, NumRefs, References, Smoothing,
@@ -49,6 +50,9 @@ pub struct ScoreArgs {
     /// A reference file; repeat for several references per segment.
     #[arg(long = "ref", short = 'r', value_name = "REF", required = true)]
     pub refs: Vec<PathBuf>,
+    /// The reference file holds this many tab-separated references a line.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub num_refs: usize,
     /// Hypothesis file(s), one segment a line; none or `-` reads standard input.
     /// Several files score several systems (the first is the baseline of a paired test).
     #[arg(value_name = "HYP")]
@@ -62,6 +66,9 @@ pub struct ScoreArgs {
     /// Paired bootstrap resampling of two or more systems against the first (Koehn 2004).
     #[arg(long)]
     pub paired_bootstrap: bool,
+    /// Bootstrap confidence interval of a single system (sacreBLEU's `--confidence`).
+    #[arg(long)]
+    pub confidence: bool,
     /// Number of bootstrap resamples.
     #[arg(long, default_value_t = DEFAULT_SAMPLES, value_name = "N")]
     pub bootstrap_samples: usize,
@@ -216,13 +223,17 @@ impl Scorer {
     }
 }
 
-/// Reads a whole file as sacreBLEU does; warns about a byte-order mark it keeps.
+/// Reads a whole file as sacreBLEU's command line does (every line right-stripped); warns
+/// about a byte-order mark it keeps.
 fn read_segments(path: &Path, what: &str, args: &ScoreArgs) -> anyhow::Result<Vec<String>> {
     let opts = ReadOptions { strip_bom: args.strip_bom, lossy_utf8: args.lossy_utf8 };
     let mut reader = LineReader::open(path, opts)?;
     let mut lines = Vec::new();
     for line in reader.by_ref() {
-        lines.push(line?);
+        // sacreBLEU's command line strips every line it reads (its API does not).
+        let mut line = line?;
+        line.truncate(py_rstrip(&line).len());
+        lines.push(line);
     }
     if reader.started_with_bom() && !args.strip_bom {
         eprintln!(
@@ -234,18 +245,51 @@ fn read_segments(path: &Path, what: &str, args: &ScoreArgs) -> anyhow::Result<Ve
     Ok(lines)
 }
 
+/// `--num-refs N`: the one reference file holds N tab-separated references a line.
+fn split_tab_references(
+    streams: &[Vec<String>],
+    paths: &[PathBuf],
+    n: usize,
+) -> anyhow::Result<Vec<Vec<String>>> {
+    if streams.len() != 1 {
+        bail!("--num-refs {n} reads one reference file with {n} tab-separated references a line");
+    }
+    let mut out = vec![Vec::with_capacity(streams[0].len()); n];
+    for (i, line) in streams[0].iter().enumerate() {
+        let fields: Vec<&str> = line.splitn(n, '\t').collect();
+        if fields.len() != n {
+            bail!(
+                "{}:{}: expected {n} tab-separated references, found {}",
+                display_name(&paths[0]),
+                i + 1,
+                fields.len()
+            );
+        }
+        for (stream, f) in out.iter_mut().zip(fields) {
+            stream.push(f.to_owned());
+        }
+    }
+    Ok(out)
+}
+
 fn score(scorer: &Scorer, args: &ScoreArgs) -> anyhow::Result<()> {
     let hyp_paths: Vec<PathBuf> =
         if args.hyps.is_empty() { vec![PathBuf::from("-")] } else { args.hyps.clone() };
     if args.paired_bootstrap && hyp_paths.len() < 2 {
         bail!("--paired-bootstrap needs two or more hypothesis files (the first is the baseline)");
     }
-    if args.sentence_level && (hyp_paths.len() > 1 || args.paired_bootstrap) {
-        bail!("--sentence-level scores one system, without a paired test");
+    if args.sentence_level && (hyp_paths.len() > 1 || args.paired_bootstrap || args.confidence) {
+        bail!("--sentence-level scores one system, without a statistical test");
+    }
+    if args.confidence && (hyp_paths.len() > 1 || args.paired_bootstrap) {
+        bail!("--confidence is for one system; compare several with --paired-bootstrap");
     }
     let mut streams = Vec::with_capacity(args.refs.len());
     for path in &args.refs {
         streams.push(read_segments(path, "reference", args)?);
+    }
+    if args.num_refs > 1 {
+        streams = split_tab_references(&streams, &args.refs, args.num_refs)?;
     }
     let mut systems = Vec::with_capacity(hyp_paths.len());
     for path in &hyp_paths {
@@ -274,6 +318,18 @@ fn score(scorer: &Scorer, args: &ScoreArgs) -> anyhow::Result<()> {
             "mt: warning: {empty} empty reference{s} (scored as length 0, as sacreBLEU does)"
         );
     }
+    if matches!(scorer, Scorer::Bleu(_)) {
+        for (hyps, path) in systems.iter().zip(&hyp_paths) {
+            let tokenized = hyps.iter().filter(|h| h.ends_with(" .")).count();
+            if tokenized >= 100 {
+                eprintln!(
+                    "mt: warning: {}: {tokenized} lines end in a tokenized period (' .'); \
+                     BLEU expects detokenized text",
+                    display_name(path)
+                );
+            }
+        }
+    }
     let names: Vec<String> = hyp_paths.iter().map(|p| display_name(p)).collect();
     if args.sentence_level {
         return sentence_level(scorer, &systems[0], &refs, args);
@@ -286,8 +342,15 @@ fn score(scorer: &Scorer, args: &ScoreArgs) -> anyhow::Result<()> {
         let stats = CorpusStats::compute(scorer.metric(), hyps, &refs)
             .with_context(|| format!("scoring {name}"))?;
         let nrefs = refs.num_refs();
-        let r = scorer.report(&stats.sum(), nrefs).width(args.width);
-        let mut r = with_short(r, args, scorer.metric().signature(nrefs));
+        let mut r = scorer.report(&stats.sum(), nrefs).width(args.width);
+        let mut sig = scorer.metric().signature(nrefs);
+        if args.confidence {
+            let n = args.bootstrap_samples;
+            let (mean, ci) = bootstrap_ci(scorer.metric(), hyps, &refs, n, args.seed)?;
+            r = r.confidence(mean, ci);
+            sig = sig.with_bootstrap(n, &args.seed.to_string());
+        }
+        let mut r = r.signature(sig, args.short);
         if systems.len() > 1 {
             r = r.system(name.clone());
         }
@@ -295,10 +358,6 @@ fn score(scorer: &Scorer, args: &ScoreArgs) -> anyhow::Result<()> {
     }
     print_reports(&reports, args);
     Ok(())
-}
-
-fn with_short(r: Report, args: &ScoreArgs, sig: crate::eval::Signature) -> Report {
-    r.signature(sig, args.short)
 }
 
 fn print_reports(reports: &[Report], args: &ScoreArgs) {
@@ -312,10 +371,11 @@ fn print_reports(reports: &[Report], args: &ScoreArgs) {
         return;
     }
     for r in reports {
+        let prefix = r.system_name().map(|s| format!("{s}: ")).unwrap_or_default();
         if args.score_only {
-            println!("{:.*}", args.width, r.rounded());
+            println!("{prefix}{:.*}", args.width, r.rounded());
         } else {
-            println!("{}", r.line());
+            println!("{prefix}{}", r.line());
         }
     }
 }
@@ -332,7 +392,7 @@ fn sentence_level(
         let nrefs = NumRefs::Fixed(refs.segment(i).len());
         let r = scorer.report(stats.row(i), nrefs).width(args.width);
         let sig = scorer.metric().signature(nrefs);
-        let r = with_short(r, args, sig);
+        let r = r.signature(sig, args.short);
         let line = if args.json {
             serde_json::to_string(&r).context("writing JSON")?
         } else if args.score_only {

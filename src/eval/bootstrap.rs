@@ -56,6 +56,27 @@ fn p_value(diffs: &[f64], real_difference: f64) -> f64 {
     (c + 1) as f64 / (diffs.len() + 1) as f64
 }
 
+/// Bootstrap confidence interval of one system (sacreBLEU's `--confidence`): the mean of
+/// the resampled scores and half the width of their central 95% interval.
+pub fn bootstrap_ci<M: Metric + ?Sized, S: AsRef<str> + Sync>(
+    metric: &M,
+    hyps: &[S],
+    refs: &References,
+    n_samples: usize,
+    seed: u64,
+) -> Result<(f64, f64), EvalError> {
+    let stats = CorpusStats::compute(metric, hyps, refs)?;
+    if stats.is_empty() || n_samples == 0 {
+        return Err(EvalError::Unsupported(
+            "bootstrap resampling of an empty corpus or with no resamples".into(),
+        ));
+    }
+    let idx = bootstrap_indices(seed, n_samples, stats.len());
+    let resampled: Vec<f64> =
+        idx.par_iter().map(|row| metric.score_from_stats(&stats.sum_of(row))).collect();
+    Ok(estimate_ci(&resampled))
+}
+
 /// Runs the paired test: `systems[0]` is the baseline, every system is compared to it.
 /// Fails when fewer than two systems are given, when lengths differ, or when the corpus is
 /// empty.

@@ -23,7 +23,19 @@
 //!
 //! [`Bleu`], [`Chrf`] and [`Ter`] take a configuration and offer `corpus_score`,
 //! `sentence_score` and `score_from` (from summed statistics); all three implement
-//! [`Metric`], which [`paired_bootstrap`] and [`CorpusStats`] work on.
+//! [`Metric`], which [`paired_bootstrap`], [`bootstrap::bootstrap_ci`] and [`CorpusStats`]
+//! work on. Each score has `signature` (print it with `to_string()` or `format(true)` for
+//! the short form) and `report()`, the [`Report`] that `mt eval` prints.
+//!
+//! ```
+//! use mt::eval::{paired_bootstrap, Bleu, References};
+//! let refs = References::single(vec!["a b c d e".into(), "f g h i j".into()]);
+//! let baseline = vec!["a b c d e", "f g h x j"];
+//! let system = vec!["a b c d e", "f g h i j"];
+//! let r = paired_bootstrap(&Bleu::default(), &[baseline, system], &refs, 1000, 12345).unwrap();
+//! assert!(r[0].p_value.is_none() && r[1].p_value.is_some());
+//! assert!((r[1].score - 100.0).abs() < 1e-9);
+//! ```
 //!
 //! # Output of `mt eval` (text and `--json`)
 //!
@@ -41,6 +53,9 @@
 //! | `name` | string | `BLEU`, `chrF2`, `chrF2++`, `TER`, `AER`, `PPL`, ... |
 //! | `score` | number | the score rounded to `--width` decimals (as sacreBLEU's JSON) |
 //! | `signature` | string | the long signature, `""` when the metric has none |
+//! | `confidence_mean` | number | only with `--confidence`: bootstrap mean (rounded) |
+//! | `confidence_var` | number | only with `--confidence`: 95% half-interval (rounded) |
+//! | `confidence` | string | only with `--confidence`: `μ = MEAN ± CI` |
 //! | `verbose_score` | string | only when the text line has more after the score |
 //! | one key per signature field | string | `nrefs`, `case`, ..., `version` (sacreBLEU's keys) |
 //! | `exact` | object | unrounded values: `score` first, then the metric's own fields |
@@ -51,6 +66,7 @@
 //!   `ratio`;
 //! - chrF: `char_order`, `word_order`, `beta`;
 //! - TER: `num_edits`, `ref_length`;
+//! - with `--confidence`: `mean` and `ci` (unrounded) right after `score`;
 //! - with `--paired-bootstrap` each system's object also has `system`, and `exact` has
 //!   `mean`, `ci` (half-width of the 95% interval) and `p_value` (`null` for the baseline).
 //!

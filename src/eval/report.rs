@@ -15,6 +15,7 @@ pub struct Report {
     signature: Option<Signature>,
     short_signature: bool,
     verbose: Option<String>,
+    confidence: Option<(f64, f64)>,
     exact: Vec<(String, Value)>,
     width: usize,
 }
@@ -29,6 +30,7 @@ impl Report {
             signature: None,
             short_signature: false,
             verbose: None,
+            confidence: None,
             exact: Vec::new(),
             width: 1,
         }
@@ -38,6 +40,11 @@ impl Report {
     pub fn system(mut self, system: impl Into<String>) -> Self {
         self.system = Some(system.into());
         self
+    }
+
+    /// The system name, if one was set.
+    pub fn system_name(&self) -> Option<&str> {
+        self.system.as_deref()
     }
 
     /// Attaches the reproducibility signature (`short`: the abbreviated form in text).
@@ -50,6 +57,13 @@ impl Report {
     /// The text printed after the score (BLEU's precisions and brevity penalty).
     pub fn verbose(mut self, verbose: impl Into<String>) -> Self {
         self.verbose = Some(verbose.into());
+        self
+    }
+
+    /// A bootstrap estimate: the mean of the resampled scores and the 95% half-interval,
+    /// printed as `(μ = MEAN ± CI)` after the score.
+    pub fn confidence(mut self, mean: f64, ci: f64) -> Self {
+        self.confidence = Some((mean, ci));
         self
     }
 
@@ -73,11 +87,22 @@ impl Report {
             s.push_str(&sig.format(self.short_signature));
         }
         s.push_str(&format!(" = {:.*}", self.width, self.score));
+        if let Some(c) = self.confidence_text() {
+            s.push_str(&format!(" ({c})"));
+        }
         if let Some(v) = &self.verbose {
             s.push(' ');
             s.push_str(v);
         }
         s
+    }
+
+    fn confidence_text(&self) -> Option<String> {
+        self.confidence.map(|(m, c)| format!("μ = {m:.w$} ± {c:.w$}", w = self.width))
+    }
+
+    fn round(&self, x: f64) -> f64 {
+        format!("{:.*}", self.width, x).parse().unwrap_or(x)
     }
 
     /// The score rounded to `width` decimals, as sacreBLEU's JSON holds it.
@@ -128,6 +153,11 @@ impl Serialize for Report {
         map.serialize_entry("score", &number(self.rounded()))?;
         let sig = self.signature.as_ref();
         map.serialize_entry("signature", &sig.map(|s| s.format(false)).unwrap_or_default())?;
+        if let (Some((m, c)), Some(text)) = (self.confidence, self.confidence_text()) {
+            map.serialize_entry("confidence_mean", &number(self.round(m)))?;
+            map.serialize_entry("confidence_var", &number(self.round(c)))?;
+            map.serialize_entry("confidence", &text)?;
+        }
         if let Some(v) = &self.verbose {
             map.serialize_entry("verbose_score", v)?;
         }
@@ -137,6 +167,10 @@ impl Serialize for Report {
             }
         }
         let mut exact = vec![("score".to_owned(), number(self.score))];
+        if let Some((m, c)) = self.confidence {
+            exact.push(("mean".to_owned(), number(m)));
+            exact.push(("ci".to_owned(), number(c)));
+        }
         exact.extend(self.exact.iter().cloned());
         map.serialize_entry("exact", &Ordered(&exact))?;
         map.end()

@@ -20,6 +20,7 @@ use super::tokenize_13a::{
 };
 
 /// The settings of TER; [`Default`] is sacreBLEU's (and Tercom's).
+// LIMITATION: sacreBLEU's `asian_support` (splitting CJK text into characters) is not offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TerConfig {
     /// Tokenize punctuation and unescape XML entities (Tercom's `-N`).

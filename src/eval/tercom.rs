@@ -62,6 +62,8 @@ impl<'r> BeamEditDistance<'r> {
     }
 
     /// The edit distance of `hyp` to the reference and the trace of operations.
+    // LIMITATION: the whole (hyp + 1) × (ref + 1) matrix is allocated although only a beam of
+    // it is filled, so segments of many thousands of words need memory quadratic in length.
     fn distance(&mut self, hyp: &[u32]) -> (i64, Vec<Op>) {
         let n_ref = self.reference.len();
         let width = n_ref + 1;

@@ -123,6 +123,8 @@ struct Lattice {
     start: Vec<f64>,
     tmp: Vec<f64>,
     prefix: Vec<f64>,
+    u: Vec<f64>,
+    v: Vec<f64>,
 }
 
 impl Lattice {
@@ -255,12 +257,14 @@ impl Lattice {
             // Jumps from column j-1 into the real states of column j.
             let prev = &self.alpha[(j - 1) * 2 * ni..j * 2 * ni];
             let c = self.scale[j];
-            let u: Vec<f64> =
-                (0..ni).map(|i| (prev[i] + prev[ni + i]) * (1.0 - p0) / self.z[i] / c).collect();
-            let v: Vec<f64> = (0..ni).map(|i| self.emit[j * ni + i] * b[i]).collect();
+            let (u, v) = (&mut self.u, &mut self.v);
+            u.clear();
+            u.extend((0..ni).map(|i| (prev[i] + prev[ni + i]) * (1.0 - p0) / self.z[i] / c));
+            v.clear();
+            v.extend((0..ni).map(|i| self.emit[j * ni + i] * b[i]));
             self.prefix.clear();
             self.prefix.push(0.0);
-            for &x in &v {
+            for &x in v.iter() {
                 let last = *self.prefix.last().unwrap_or(&0.0);
                 self.prefix.push(last + x);
             }
@@ -268,7 +272,7 @@ impl Lattice {
                 let lo = ip.saturating_sub(n);
                 let hi = (ip + n).min(ni - 1);
                 for i in lo..=hi {
-                    let k = params.class(i as isize - ip as isize);
+                    let k = i + n + 1 - ip;
                     acc.jump[k] += u[ip] * params.jump[k] * v[i];
                 }
                 let right = self.prefix[ni] - self.prefix[(ip + n + 1).min(ni)];
@@ -316,8 +320,9 @@ fn window_from(params: &HmmParams, w: &[f64], v: &[f64], out: &mut [f64], prefix
         let lo = ip.saturating_sub(n);
         let hi = (ip + n).min(ni - 1);
         let mut s = 0.0;
+        // Within the window the class of jump i - ip is i - ip + N + 1.
         for i in lo..=hi {
-            s += w[params.class(i as isize - ip as isize)] * v[i];
+            s += w[i + n + 1 - ip] * v[i];
         }
         s += far_right * (prefix[ni] - prefix[(ip + n + 1).min(ni)]);
         s += w[0] * prefix[ip.saturating_sub(n)];
@@ -341,7 +346,7 @@ fn window_to(params: &HmmParams, w: &[f64], u: &[f64], out: &mut [f64], prefix: 
         let hi = (i + n).min(ni - 1);
         let mut s = 0.0;
         for ip in lo..=hi {
-            s += w[params.class(i as isize - ip as isize)] * u[ip];
+            s += w[i + n + 1 - ip] * u[ip];
         }
         // Sources far to the left jumped right (class N+), far to the right jumped left.
         s += far_right * prefix[i.saturating_sub(n)];

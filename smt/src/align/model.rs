@@ -241,3 +241,101 @@ pub fn train(
     }
     model
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::corpus::ParallelCorpus;
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A synthetic bitext: target = source words mapped one to one, with local swaps
+    /// and an occasional extra function word.
+    fn synthetic() -> ParallelCorpus {
+        let mut c = ParallelCorpus::new();
+        let mut state = 12345u64;
+        let mut next = |m: u64| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) % m
+        };
+        for _ in 0..300 {
+            let len = 3 + next(8) as usize;
+            let src: Vec<String> = (0..len).map(|_| format!("s{}", next(30))).collect();
+            let mut tgt: Vec<String> = src.iter().map(|w| w.replace('s', "t")).collect();
+            if len > 3 && next(2) == 0 {
+                let k = next(len as u64 - 1) as usize;
+                tgt.swap(k, k + 1);
+            }
+            if next(3) == 0 {
+                tgt.insert(next(len as u64) as usize, "de".to_owned());
+            }
+            c.push_pair(src.iter().map(String::as_str), tgt.iter().map(String::as_str));
+        }
+        c
+    }
+
+    struct Recorder(Mutex<Vec<IterationStats>>);
+
+    impl TrainObserver for Recorder {
+        fn iteration_done(&self, s: &IterationStats) {
+            self.0.lock().unwrap().push(s.clone());
+        }
+    }
+
+    fn run(config: &TrainConfig) -> (DirectionalModel, Vec<IterationStats>) {
+        let c = synthetic();
+        let rec = Recorder(Mutex::new(Vec::new()));
+        let m = train(c.view(Direction::Forward), Direction::Forward, config, &rec);
+        (m, rec.0.into_inner().unwrap())
+    }
+
+    fn assert_non_decreasing(stats: &[IterationStats], stage: &str) {
+        let lls: Vec<f64> =
+            stats.iter().filter(|s| s.stage == stage).map(|s| s.log_likelihood).collect();
+        assert!(lls.len() > 3);
+        for w in lls.windows(2) {
+            assert!(w[1] >= w[0] - 1e-9 * w[0].abs(), "{stage}: {lls:?}");
+        }
+        assert!(stats.iter().all(|s| s.log_likelihood.is_finite() && s.perplexity.is_finite()));
+    }
+
+    fn assert_rows_sum_to_one(m: &DirectionalModel) {
+        for (_, row) in m.table.rows() {
+            let sum: f64 = row.iter().map(|(_, p)| p).sum();
+            assert!((sum - 1.0).abs() < 1e-9, "{sum}");
+        }
+    }
+
+    #[test]
+    fn model2_em_never_decreases_the_likelihood_with_a_fixed_tension() {
+        let mut config = TrainConfig::new(ModelKind::Ibm2);
+        config.ibm2_iterations = 10;
+        config.optimize_tension = false;
+        config.ibm2_prior = None;
+        let (m, stats) = run(&config);
+        assert_non_decreasing(&stats, "ibm2");
+        assert_rows_sum_to_one(&m);
+    }
+
+    #[test]
+    fn hmm_em_never_decreases_the_likelihood_and_learns_the_mapping() {
+        let mut config = TrainConfig::new(ModelKind::Hmm);
+        config.hmm_iterations = 10;
+        let (m, stats) = run(&config);
+        assert_non_decreasing(&stats, "ibm1");
+        assert_non_decreasing(&stats, "hmm");
+        assert_rows_sum_to_one(&m);
+        // Monotone jumps dominate the learnt transitions.
+        let p = m.hmm.as_ref().unwrap();
+        let plus_one = p.jump[p.max_jump + 2];
+        assert!(p.jump.iter().all(|&w| w <= plus_one), "{:?}", p.jump);
+        // A fresh pair in the same pattern aligns on the diagonal.
+        let c = synthetic();
+        let ids = |side: &crate::vocab::Vocab, ws: &[&str]| -> Vec<u32> {
+            ws.iter().map(|w| side.get(w).unwrap()).collect()
+        };
+        let src = ids(&c.source_vocab, &["s1", "s2", "s3", "s4"]);
+        let tgt = ids(&c.target_vocab, &["t1", "t2", "t3", "t4"]);
+        let links = m.align_pair(&src, &tgt, Decoding::Threshold(0.5));
+        assert_eq!(links, vec![(0, 0), (1, 1), (2, 2), (3, 3)]);
+    }
+}

@@ -121,43 +121,69 @@ impl Aligner {
             Some(d) => vec![d],
             None => vec![Direction::Forward, Direction::Reverse],
         };
+        let share = 1.0 / dirs.len() as f64;
+        self.combine(corpus, &dirs, |grids| {
+            let mut out = Vec::new();
+            for (cell, p) in cells(grids, |ps| ps.iter().sum::<f64>() * share) {
+                if p >= min && p > 0.0 {
+                    out.push((cell.0, cell.1, p));
+                }
+            }
+            out
+        })
+    }
+
+    /// Alignment by agreement at decoding time: a link wherever the geometric mean of
+    /// the two directions' posteriors exceeds `threshold` (the product-of-posteriors
+    /// decoding of Liang, Taskar and Klein 2006, on independently trained models).
+    pub fn align_agreement(
+        &self,
+        corpus: &ParallelCorpus,
+        threshold: f64,
+    ) -> Result<Vec<Links>, AlignError> {
+        let dirs = [Direction::Forward, Direction::Reverse];
+        self.combine(corpus, &dirs, |grids| {
+            cells(grids, |ps| ps.iter().product::<f64>().sqrt())
+                .filter(|&(_, p)| p > threshold)
+                .map(|(cell, _)| cell)
+                .collect()
+        })
+    }
+
+    /// Runs `f` on the source x target posterior grids of `dirs` for every pair.
+    fn combine<T: Send>(
+        &self,
+        corpus: &ParallelCorpus,
+        dirs: &[Direction],
+        f: impl Fn(&Grids) -> T + Sync,
+    ) -> Result<Vec<T>, AlignError> {
         let models = dirs
             .iter()
             .map(|&d| self.model(d).ok_or(AlignError::MissingDirection(d)))
             .collect::<Result<Vec<_>, _>>()?;
-        let share = 1.0 / models.len() as f64;
         Ok((0..corpus.len())
             .into_par_iter()
             .map(|k| {
                 let (src, tgt) = (corpus.source.get(k), corpus.target.get(k));
-                let mut grid = vec![0.0; src.len() * tgt.len()];
+                let mut grids = Grids { width: src.len(), height: tgt.len(), values: Vec::new() };
                 for m in &models {
+                    let mut grid = vec![0.0; src.len() * tgt.len()];
                     let (cond, gen) = corpus.view(m.direction).pair(k);
-                    if cond.is_empty() || gen.is_empty() {
-                        continue;
-                    }
-                    let post = m.posteriors(cond, gen);
-                    for j in 0..gen.len() {
-                        for i in 0..cond.len() {
-                            let p = post[j * (cond.len() + 1) + i] * share;
-                            let (s, t) = match m.direction {
-                                Direction::Forward => (i, j),
-                                Direction::Reverse => (j, i),
-                            };
-                            grid[s * tgt.len() + t] += p;
+                    if !cond.is_empty() && !gen.is_empty() {
+                        let post = m.posteriors(cond, gen);
+                        for j in 0..gen.len() {
+                            for i in 0..cond.len() {
+                                let (s, t) = match m.direction {
+                                    Direction::Forward => (i, j),
+                                    Direction::Reverse => (j, i),
+                                };
+                                grid[s * tgt.len() + t] = post[j * (cond.len() + 1) + i];
+                            }
                         }
                     }
+                    grids.values.push(grid);
                 }
-                let mut out = Vec::new();
-                for s in 0..src.len() {
-                    for t in 0..tgt.len() {
-                        let p = grid[s * tgt.len() + t];
-                        if p >= min && p > 0.0 {
-                            out.push((s as u32, t as u32, p));
-                        }
-                    }
-                }
-                out
+                f(&grids)
             })
             .collect())
     }
@@ -211,6 +237,27 @@ impl Aligner {
         }
         Ok(aligner)
     }
+}
+
+/// Posterior grids of one pair, one per direction, indexed `source * height + target`.
+struct Grids {
+    width: usize,
+    height: usize,
+    values: Vec<Vec<f64>>,
+}
+
+/// Every (source, target) cell in sorted order with `combine` of its posteriors.
+fn cells<'a>(
+    grids: &'a Grids,
+    combine: impl Fn(&[f64]) -> f64 + 'a,
+) -> impl Iterator<Item = ((u32, u32), f64)> + 'a {
+    let mut buf = Vec::with_capacity(grids.values.len());
+    (0..grids.width * grids.height).map(move |c| {
+        buf.clear();
+        buf.extend(grids.values.iter().map(|g| g[c]));
+        let cell = ((c / grids.height) as u32, (c % grids.height) as u32);
+        (cell, combine(&buf))
+    })
 }
 
 fn flip(links: &mut Links) {

@@ -35,11 +35,19 @@ struct Stack<S> {
     ids: Vec<u32>,
     map: HashMap<Key<S>, usize>,
     best: f32,
+    /// After a histogram pruning, the worst total kept: anything below it would be
+    /// pruned again by the next pruning, so it is rejected at once.
+    cutoff: f32,
 }
 
 impl<S: Clone + Eq + std::hash::Hash> Stack<S> {
     fn new() -> Self {
-        Self { ids: Vec::new(), map: HashMap::new(), best: f32::NEG_INFINITY }
+        Self {
+            ids: Vec::new(),
+            map: HashMap::new(),
+            best: f32::NEG_INFINITY,
+            cutoff: f32::NEG_INFINITY,
+        }
     }
 }
 
@@ -74,12 +82,16 @@ impl<'d, 'a, L: TargetLm> Search<'d, 'a, L> {
 
     fn prune(&mut self, stack: &mut Stack<L::State>, size: usize) {
         let arena = &self.arena;
-        stack.ids.sort_by(|&a, &b| {
+        stack.ids.sort_unstable_by(|&a, &b| {
             arena[b as usize].total().total_cmp(&arena[a as usize].total()).then(a.cmp(&b))
         });
         let floor = stack.best + self.log_threshold;
         stack.ids.retain(|&id| arena[id as usize].total() >= floor);
-        stack.ids.truncate(size.max(1));
+        if stack.ids.len() > size.max(1) {
+            stack.ids.truncate(size.max(1));
+            let worst = arena[*stack.ids.last().expect("non-empty") as usize].total();
+            stack.cutoff = stack.cutoff.max(worst);
+        }
         stack.map.clear();
         for pos in 0..stack.ids.len() {
             let k = self.key(stack.ids[pos]);
@@ -89,7 +101,7 @@ impl<'d, 'a, L: TargetLm> Search<'d, 'a, L> {
 
     fn add(&mut self, stack: &mut Stack<L::State>, hyp: Hypothesis<L::State>, n_best: bool) {
         let total = hyp.total();
-        if total < stack.best + self.log_threshold {
+        if total < stack.best + self.log_threshold || total < stack.cutoff {
             return;
         }
         let id = self.arena.len() as u32;
@@ -119,6 +131,18 @@ impl<'d, 'a, L: TargetLm> Search<'d, 'a, L> {
         }
     }
 
+    /// The LM score of an option's words after `state`, and the state after them.
+    fn lm_phrase(&self, state: &L::State, opt_id: usize) -> (f32, L::State) {
+        let mut st = state.clone();
+        let mut total = 0.0;
+        for &w in &self.opts[opt_id].lm_words {
+            let (p, next) = self.dec.lm.score(&st, w);
+            total += p;
+            st = next;
+        }
+        (total, st)
+    }
+
     fn extend(&self, h_id: u32, opt_id: usize) -> Hypothesis<L::State> {
         let h = &self.arena[h_id as usize];
         let o = &self.opts[opt_id];
@@ -128,12 +152,8 @@ impl<'d, 'a, L: TargetLm> Search<'d, 'a, L> {
             *x += d;
         }
         f[DISTORTION] -= (o.start as isize - h.last_end as isize).unsigned_abs() as f32;
-        let mut st = h.lm_state.clone();
-        for &w in &o.lm_words {
-            let (p, next) = dec.lm.score(&st, w);
-            f[LM] += p;
-            st = next;
-        }
+        let (lm, st) = self.lm_phrase(&h.lm_state, opt_id);
+        f[LM] += lm;
         let mut coverage = h.coverage;
         coverage.set_range(o.start, o.end);
         let covered = h.covered + (o.end - o.start);

@@ -13,7 +13,7 @@ use std::io::{BufRead, Write};
 use hashbrown::HashMap;
 use rayon::prelude::*;
 
-use super::float_text::push_f32;
+use super::float_text::{push_f32, FloatCache};
 use super::model::{NgramModel, NgramOrder};
 use super::{LmError, LmWarning};
 
@@ -42,36 +42,38 @@ pub fn write_arpa<W: Write>(model: &NgramModel, out: &mut W) -> Result<(), LmErr
     }
     out.write_all(head.as_bytes()).map_err(io)?;
     let top = model.order();
+    let words = WordArena::new(&model.vocab);
     for o in &model.orders {
         write!(out, "\n\\{}-grams:\n", o.n).map_err(io)?;
         // Format batches of lines in parallel into buffers that are reused batch after
         // batch, then write them in order.
         let lines_per_buffer = 1 << 13;
         let batch = 2 * rayon::current_num_threads();
-        let mut buffers: Vec<Vec<u8>> = vec![Vec::new(); batch];
+        let mut buffers: Vec<(Vec<u8>, FloatCache)> =
+            (0..batch).map(|_| (Vec::new(), FloatCache::new())).collect();
         let mut first = 0;
         while first < o.len() {
-            buffers.par_iter_mut().enumerate().for_each(|(b, buf)| {
+            buffers.par_iter_mut().enumerate().for_each(|(b, (buf, cache))| {
                 buf.clear();
                 let start = first + b * lines_per_buffer;
                 let end = (start + lines_per_buffer).min(o.len());
                 for i in start..end {
                     push_f32(buf, o.prob[i]);
                     buf.push(b'\t');
-                    for (k, &w) in o.gram(i).iter().enumerate() {
-                        if k > 0 {
-                            buf.push(b' ');
-                        }
-                        buf.extend_from_slice(model.vocab[w as usize].as_bytes());
+                    for &w in o.gram(i) {
+                        words.push_word_and_space(buf, w);
                     }
+                    let last = buf.len() - 1;
                     if o.n < top {
-                        buf.push(b'\t');
-                        push_f32(buf, o.backoff[i]);
+                        buf[last] = b'\t';
+                        cache.push(buf, o.backoff[i]);
+                        buf.push(b'\n');
+                    } else {
+                        buf[last] = b'\n';
                     }
-                    buf.push(b'\n');
                 }
             });
-            for buf in &buffers {
+            for (buf, _) in &buffers {
                 out.write_all(buf).map_err(io)?;
             }
             first += batch * lines_per_buffer;
@@ -79,6 +81,40 @@ pub fn write_arpa<W: Write>(model: &NgramModel, out: &mut W) -> Result<(), LmErr
     }
     out.write_all(b"\n\\end\\\n").map_err(io)?;
     Ok(())
+}
+
+/// Every word followed by a space, padded so that a fixed 16-byte copy of a short word is
+/// always in bounds (a fixed-size copy compiles to one vector move, not a `memcpy` call).
+struct WordArena {
+    bytes: Vec<u8>,
+    start: Vec<usize>,
+}
+
+impl WordArena {
+    fn new(vocab: &[String]) -> Self {
+        let mut bytes = Vec::new();
+        let mut start = Vec::with_capacity(vocab.len() + 1);
+        for w in vocab {
+            start.push(bytes.len());
+            bytes.extend_from_slice(w.as_bytes());
+            bytes.push(b' ');
+        }
+        start.push(bytes.len());
+        bytes.resize(bytes.len() + 16, 0);
+        Self { bytes, start }
+    }
+
+    #[inline]
+    fn push_word_and_space(&self, buf: &mut Vec<u8>, w: u32) {
+        let (s, e) = (self.start[w as usize], self.start[w as usize + 1]);
+        if e - s <= 16 {
+            let chunk: &[u8; 16] = self.bytes[s..s + 16].try_into().expect("16 bytes");
+            buf.extend_from_slice(chunk);
+            buf.truncate(buf.len() - 16 + (e - s));
+        } else {
+            buf.extend_from_slice(&self.bytes[s..e]);
+        }
+    }
 }
 
 /// Reads an ARPA file from `input`; `name` is used in error messages, and warnings go to

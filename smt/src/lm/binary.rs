@@ -91,7 +91,7 @@ pub fn from_bytes(bytes: &[u8], name: &str) -> Result<LanguageModel, LmError> {
     if r.at != bytes.len() {
         return Err(corrupt("trailing bytes after the model"));
     }
-    let index = words.iter().enumerate().map(|(i, w)| (w.clone(), i as u32)).collect();
+    let index = super::query::WordIndex::new(&words);
     Ok(LanguageModel { order, words, index, unigrams, tables, unk, bos, eos, warnings: Vec::new() })
 }
 

@@ -7,7 +7,7 @@
 //!
 //! An n-gram is packed into a `u128` key, its oldest word in the most significant bits, so
 //! that sorting keys sorts n-grams and dropping the top word gives the suffix. Counting is
-//! a parallel sort of the keys followed by a run-length pass.
+//! a radix sort of the keys followed by a run-length pass.
 
 use rayon::prelude::*;
 
@@ -140,7 +140,7 @@ impl Corpus {
                 key = if t == EOS { start_key } else { gram };
             }
         });
-        keys.par_sort_unstable();
+        super::radix_sort::sort_u128(&mut keys, bits * order as u32);
         let (keys, counts) = run_lengths(keys);
         Ok(RawCounts { order, bits, keys, counts })
     }

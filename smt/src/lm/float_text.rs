@@ -21,7 +21,7 @@ pub fn push_f32(out: &mut Vec<u8>, x: f32) {
         return;
     }
     let mut r = ryu::Buffer::new();
-    layout(out, r.format_finite(x).as_bytes());
+    push_shortest(out, r.format_finite(x).as_bytes());
 }
 
 /// Appends `x` to `out` as KenLM's `ToShortest` prints a double.
@@ -35,7 +35,68 @@ pub fn push_f64(out: &mut Vec<u8>, x: f64) {
         return;
     }
     let mut r = ryu::Buffer::new();
-    layout(out, r.format_finite(x).as_bytes());
+    push_shortest(out, r.format_finite(x).as_bytes());
+}
+
+/// A small direct-mapped cache of formatted floats, for values that repeat (an ARPA file's
+/// backoffs take a few thousand distinct values over hundreds of thousands of lines).
+pub struct FloatCache {
+    bits: Vec<u32>,
+    text: Vec<[u8; 16]>,
+}
+
+impl Default for FloatCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FloatCache {
+    const SLOTS: usize = 4096;
+    /// A NaN pattern: never a key, since NaN is never formatted through the cache.
+    const EMPTY: u32 = 0x7fc0_dead;
+
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self { bits: vec![Self::EMPTY; Self::SLOTS], text: vec![[0; 16]; Self::SLOTS] }
+    }
+
+    /// Appends `x` as [`push_f32`] does.
+    #[inline]
+    pub fn push(&mut self, out: &mut Vec<u8>, x: f32) {
+        let bits = x.to_bits();
+        let slot = (bits.wrapping_mul(0x9e37_79b1) >> 20) as usize;
+        if self.bits[slot] == bits {
+            let t = &self.text[slot];
+            out.extend_from_slice(&t[..15]);
+            out.truncate(out.len() - 15 + t[15] as usize);
+            return;
+        }
+        let start = out.len();
+        push_f32(out, x);
+        let len = out.len() - start;
+        if len <= 15 && !x.is_nan() {
+            let mut t = [0u8; 16];
+            t[..len].copy_from_slice(&out[start..]);
+            t[15] = len as u8;
+            self.bits[slot] = bits;
+            self.text[slot] = t;
+        }
+    }
+}
+
+/// Copies ryu's text when it already is KenLM's: plain decimals (ryu writes those for
+/// decimal exponents -6..=12, inside KenLM's -6..21) except that ryu ends integers with
+/// `.0`. Anything with an exponent is laid out again.
+#[inline]
+fn push_shortest(out: &mut Vec<u8>, ryu_text: &[u8]) {
+    if ryu_text.contains(&b'e') {
+        layout(out, ryu_text);
+    } else if let Some(integer) = ryu_text.strip_suffix(b".0") {
+        out.extend_from_slice(integer);
+    } else {
+        out.extend_from_slice(ryu_text);
+    }
 }
 
 /// `x` as KenLM prints a float, as a `String`.
@@ -185,6 +246,23 @@ mod tests {
                 assert_eq!((last[last.len() - 1] - b'0') % 2, 0, "{a} vs {b}");
             }
         }
+    }
+
+    #[test]
+    fn cache_gives_the_same_text() {
+        let mut cache = FloatCache::new();
+        let values = [-0.30103f32, -1.2345678e-9, 0.0, -0.30103, -99.0, -1.2345678e-9, -0.0];
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        for _ in 0..3 {
+            for &v in &values {
+                cache.push(&mut a, v);
+                push_f32(&mut b, v);
+                a.push(b' ');
+                b.push(b' ');
+            }
+        }
+        assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
     }
 
     #[test]

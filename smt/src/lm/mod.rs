@@ -11,7 +11,8 @@
 //! - [`model`]: the resulting n-gram table ([`NgramModel`]);
 //! - [`arpa`]: ARPA writer and tolerant reader; [`float_text`]: KenLM's number format;
 //! - [`binary`]: a binary file that loads in one read;
-//! - [`query`]: [`LanguageModel`], the scoring API.
+//! - [`query`]: [`LanguageModel`], the scoring API;
+//! - [`radix_sort`]: the sort of packed n-gram keys that counting relies on.
 //!
 //! Training:
 //! ```
@@ -51,6 +52,7 @@ pub mod float_text;
 pub mod interpolate;
 pub mod model;
 pub mod query;
+pub mod radix_sort;
 
 pub use arpa::{read_arpa, write_arpa};
 pub use count::{Corpus, SpecialTokenError};

@@ -37,7 +37,7 @@
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 
-use hashbrown::HashMap;
+use std::hash::BuildHasher;
 
 use super::model::NgramModel;
 use super::{LmError, LmWarning};
@@ -148,6 +148,16 @@ impl ProbingTable {
     }
 
     #[inline]
+    fn first_key(&self, key: u64) -> u64 {
+        self.slots[self.start(key)].key
+    }
+
+    #[inline]
+    fn first_slot(&self, key: u64) -> &Entry {
+        &self.slots[self.start(key)]
+    }
+
+    #[inline]
     fn find(&self, key: u64) -> Option<&Entry> {
         let mut i = self.start(key);
         loop {
@@ -210,12 +220,64 @@ fn hash_gram(words: &[u32]) -> u64 {
     context.iter().rev().fold(hash_word(*last), |h, &w| extend_hash(h, w))
 }
 
+/// Word to id, as KenLM's probing vocabulary does it: a flat table of 64-bit hashes of the
+/// words. Only the hash is compared, so an unknown word whose 64-bit hash equals a known
+/// word's would take that word's id (odds about 1e-15 per lookup for 10^4 words).
+#[derive(Debug, Clone)]
+pub(crate) struct WordIndex {
+    hasher: hashbrown::DefaultHashBuilder,
+    slots: Vec<(u64, u32)>,
+}
+
+impl WordIndex {
+    pub(crate) fn new(words: &[String]) -> Self {
+        let hasher = hashbrown::DefaultHashBuilder::default();
+        let mut slots = vec![(0u64, 0u32); (2 * words.len()).max(4)];
+        for (id, w) in words.iter().enumerate() {
+            let h = Self::hash_with(&hasher, w);
+            let mut i = Self::start(h, slots.len());
+            while slots[i].0 != 0 {
+                i = if i + 1 == slots.len() { 0 } else { i + 1 };
+            }
+            slots[i] = (h, id as u32);
+        }
+        Self { hasher, slots }
+    }
+
+    #[inline]
+    fn hash_with(hasher: &hashbrown::DefaultHashBuilder, word: &str) -> u64 {
+        let h = hasher.hash_one(word.as_bytes());
+        h | u64::from(h == 0)
+    }
+
+    #[inline]
+    fn start(h: u64, len: usize) -> usize {
+        ((u128::from(h) * len as u128) >> 64) as usize
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, word: &str) -> Option<u32> {
+        let h = Self::hash_with(&self.hasher, word);
+        let mut i = Self::start(h, self.slots.len());
+        loop {
+            let (k, id) = self.slots[i];
+            if k == h {
+                return Some(id);
+            }
+            if k == 0 {
+                return None;
+            }
+            i = if i + 1 == self.slots.len() { 0 } else { i + 1 };
+        }
+    }
+}
+
 /// A language model ready for scoring.
 #[derive(Debug, Clone)]
 pub struct LanguageModel {
     pub(crate) order: usize,
     pub(crate) words: Vec<String>,
-    pub(crate) index: HashMap<String, u32>,
+    pub(crate) index: WordIndex,
     /// (log10 prob, log10 backoff) per word id.
     pub(crate) unigrams: Vec<(f32, f32)>,
     /// `tables[k]` holds order k + 2.
@@ -303,7 +365,7 @@ impl LanguageModel {
                 finish(e, top);
             }
         }
-        let index = model.vocab.iter().enumerate().map(|(i, w)| (w.clone(), i as u32)).collect();
+        let index = WordIndex::new(&model.vocab);
         Ok(Self {
             order,
             words: model.vocab.clone(),
@@ -330,12 +392,12 @@ impl LanguageModel {
     /// The id of `word`, or the id of `<unk>` when the model does not know it.
     #[inline]
     pub fn vocab_id(&self, word: &str) -> u32 {
-        self.index.get(word).copied().unwrap_or(self.unk)
+        self.index.get(word).unwrap_or(self.unk)
     }
 
     /// The id of `word`, or `None` when it is out of vocabulary.
     pub fn lookup(&self, word: &str) -> Option<u32> {
-        self.index.get(word).copied()
+        self.index.get(word)
     }
 
     /// The word with id `id`.
@@ -402,17 +464,34 @@ impl LanguageModel {
         out.backoff[0] = b;
         let mut out_len = u8::from(self.order > 1 && has_extension(b));
         let mut matched = 1usize;
+        // Hash every context length first and load each table's first slot before
+        // probing: the loads do not depend on one another, so their cache misses overlap.
+        let len = state.len as usize;
+        let mut keys = [0u64; MAX_ORDER - 1];
+        let mut first = [0u64; MAX_ORDER - 1];
         let mut h = hash_word(word);
-        for k in 0..state.len as usize {
-            let w = state.words[k];
+        for (key, &w) in keys.iter_mut().zip(&state.words[..len]) {
             h = extend_hash(h, w);
-            let Some(e) = self.tables[k].find(h) else {
+            *key = h;
+        }
+        for ((f, &key), table) in first.iter_mut().zip(&keys[..len]).zip(&self.tables) {
+            *f = table.first_key(key);
+        }
+        for k in 0..len {
+            let e = if first[k] == keys[k] {
+                self.tables[k].first_slot(keys[k])
+            } else if first[k] == 0 {
                 break;
+            } else {
+                match self.tables[k].find(keys[k]) {
+                    Some(e) => e,
+                    None => break,
+                }
             };
             prob = e.prob;
             matched = k + 2;
             if matched < self.order {
-                out.words[k + 1] = w;
+                out.words[k + 1] = state.words[k];
                 out.backoff[k + 1] = e.backoff;
                 if has_extension(e.backoff) {
                     out_len = matched as u8;
