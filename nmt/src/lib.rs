@@ -1,0 +1,49 @@
+//! Neural machine translation for `mt`: an attentional LSTM encoder-decoder and a
+//! Transformer, trained and decoded on the CPU (or on CUDA with the `cuda` feature).
+//!
+//! - [`bpe`]: the joint byte-level BPE vocabulary (`tokenizer.json`), [`normalize`] the
+//!   Unicode normalization saved with the model.
+//! - [`lstm`], [`transformer`]: the two architectures, [`model`] the type over both.
+//! - [`train`]: the training loop with [`loss`], [`clip`], [`schedule`] and [`batch`];
+//!   [`checkpoint`] the model directory.
+//! - [`search`]: greedy and beam search.
+//!
+//! Why each dependency is here: `burn` (pinned at 0.22.1, its API changes between minor
+//! versions) for tensors, automatic differentiation, layers and Adam, on its pure-Rust
+//! `flex` CPU backend; `tokenizers` (HF, without its C-backed defaults) to learn and apply
+//! BPE and to read and write `tokenizer.json`; `unicode-normalization` for NFC/NFKC;
+//! `rand` for the seeded batch order; `rayon` to size the CPU thread pool; `serde`/`serde_json` for the configuration and
+//! checkpoint files; `thiserror` for [`error::NmtError`]; `tracing` for diagnostics.
+#![deny(missing_docs)]
+
+pub mod batch;
+pub mod bpe;
+pub mod checkpoint;
+pub mod clip;
+pub mod config;
+pub mod error;
+pub mod loss;
+pub mod lstm;
+pub mod model;
+pub mod normalize;
+pub mod schedule;
+pub mod search;
+pub mod train;
+pub mod transformer;
+
+pub use burn::prelude::Device;
+
+/// The compute device: CUDA when built with `cuda` and `gpu` is true, else the CPU
+/// (`flex` backend). `threads` sizes the CPU thread pool (once per process).
+pub fn device(gpu: bool, threads: Option<usize>) -> Device {
+    if let Some(n) = threads {
+        // The pool can be built only once; a second call keeps the first size.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+    }
+    #[cfg(feature = "cuda")]
+    if gpu {
+        return Device::cuda(0);
+    }
+    let _ = gpu;
+    Device::flex()
+}
