@@ -230,6 +230,7 @@ fn run_smt(
         "--out".into(),
         p(model),
     ]);
+    a.extend(args(["--source-lang", &opts.src, "--target-lang", &opts.tgt]));
     threads(opts, &mut a);
     let mut train_seconds = runner.run("smt-train", &a, None)?;
     if settings.mert {
