@@ -13,8 +13,10 @@
 
 pub mod bitext;
 pub mod cli;
+pub mod compare;
 pub mod eval;
 pub mod output;
 pub mod progress;
+pub mod report;
 pub mod smt_model;
 pub mod text;

@@ -68,10 +68,7 @@ impl Drop for AtomicOutput {
 
 /// The temporary name used while `path` is being written: `.NAME.tmp.PID` beside it.
 pub fn temporary_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = format!(".{name}.tmp.{}", std::process::id());
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.join(tmp),

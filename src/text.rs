@@ -73,10 +73,7 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        Self {
-            strip_bom: true,
-            lossy_utf8: false,
-        }
+        Self { strip_bom: true, lossy_utf8: false }
     }
 }
 
@@ -92,10 +89,7 @@ pub struct LineReader {
 
 impl fmt::Debug for LineReader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LineReader")
-            .field("name", &self.name)
-            .field("line", &self.line)
-            .finish()
+        f.debug_struct("LineReader").field("name", &self.name).field("line", &self.line).finish()
     }
 }
 
@@ -115,17 +109,12 @@ pub fn open_bytes(path: &Path) -> Result<Box<dyn BufRead + Send>, TextError> {
     let raw: Box<dyn Read + Send> = if path == Path::new("-") {
         Box::new(io::stdin())
     } else {
-        let meta = std::fs::metadata(path).map_err(|source| TextError::Open {
-            path: name.clone(),
-            source,
-        })?;
+        let meta = std::fs::metadata(path)
+            .map_err(|source| TextError::Open { path: name.clone(), source })?;
         if meta.is_dir() {
             return Err(TextError::Directory { path: name });
         }
-        Box::new(File::open(path).map_err(|source| TextError::Open {
-            path: name.clone(),
-            source,
-        })?)
+        Box::new(File::open(path).map_err(|source| TextError::Open { path: name.clone(), source })?)
     };
     let mut reader = BufReader::with_capacity(1 << 16, raw);
     let head = reader.fill_buf().map_err(|source| TextError::Read {
@@ -134,10 +123,7 @@ pub fn open_bytes(path: &Path) -> Result<Box<dyn BufRead + Send>, TextError> {
         source,
     })?;
     if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-        Ok(Box::new(BufReader::with_capacity(
-            1 << 16,
-            MultiGzDecoder::new(reader),
-        )))
+        Ok(Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(reader))))
     } else {
         Ok(Box::new(reader))
     }
@@ -152,14 +138,7 @@ impl LineReader {
 
     /// Wraps an already open stream; `name` is used in error messages.
     pub fn from_reader(name: String, inner: Box<dyn BufRead + Send>, opts: ReadOptions) -> Self {
-        Self {
-            name,
-            inner,
-            opts,
-            line: 0,
-            buf: Vec::new(),
-            started_with_bom: false,
-        }
+        Self { name, inner, opts, line: 0, buf: Vec::new(), started_with_bom: false }
     }
 
     /// The name used in error messages.
@@ -270,21 +249,16 @@ mod tests {
 
     #[test]
     fn crlf_bom_and_missing_final_newline() {
-        let lines: Vec<_> = reader(
-            b"\xEF\xBB\xBFa b\r\nc\xE2\x80\xA8d\n\ne",
-            ReadOptions::default(),
-        )
-        .map(Result::unwrap)
-        .collect();
+        let lines: Vec<_> =
+            reader(b"\xEF\xBB\xBFa b\r\nc\xE2\x80\xA8d\n\ne", ReadOptions::default())
+                .map(Result::unwrap)
+                .collect();
         assert_eq!(lines, vec!["a b", "c\u{2028}d", "", "e"]);
     }
 
     #[test]
     fn bom_kept_when_asked() {
-        let opts = ReadOptions {
-            strip_bom: false,
-            ..Default::default()
-        };
+        let opts = ReadOptions { strip_bom: false, ..Default::default() };
         let mut r = reader(b"\xEF\xBB\xBFx\n", opts);
         assert_eq!(r.next_line().unwrap().unwrap(), "\u{feff}x");
         assert!(r.started_with_bom());
@@ -300,10 +274,7 @@ mod tests {
             "t:2: invalid UTF-8 at byte 3 of the line \
              (convert the file to UTF-8, or pass --lossy-utf8)"
         );
-        let lossy = ReadOptions {
-            lossy_utf8: true,
-            ..Default::default()
-        };
+        let lossy = ReadOptions { lossy_utf8: true, ..Default::default() };
         let mut r = reader(b"caf\xe9\n", lossy);
         assert_eq!(r.next_line().unwrap().unwrap(), "caf\u{fffd}");
     }

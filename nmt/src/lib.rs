@@ -27,6 +27,7 @@ pub mod lstm;
 pub mod model;
 pub mod normalize;
 pub mod schedule;
+pub mod score;
 pub mod search;
 pub mod train;
 pub mod transformer;

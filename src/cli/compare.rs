@@ -1,10 +1,65 @@
-//! `mt compare` (being built).
+//! `mt compare`: train or load both systems on one corpus and report side by side.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::compare::budget::Budget;
+use crate::compare::pipeline::{self, CompareOptions};
 
 /// Options of `mt compare`.
-#[derive(Debug, clap::Args)]
-pub struct CompareArgs {}
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Corpus directory with `SPLIT.LANG[.gz]` files.
+    #[arg(long, default_value = "corpora/multi30k")]
+    pub corpus: PathBuf,
+    /// Language pair, `SRC-TGT`.
+    #[arg(long, default_value = "de-en")]
+    pub pair: String,
+    /// Split names: training, development, test.
+    #[arg(long, num_args = 3, value_names = ["TRAIN", "DEV", "TEST"],
+          default_values = ["train", "val", "test2016"])]
+    pub splits: Vec<String>,
+    /// Report directory.
+    #[arg(long, default_value = "compare-report")]
+    pub out: PathBuf,
+    /// Size preset: `fast` (about 15 minutes on 2 cores), `full` (the BENCHMARKS.md
+    /// settings) or `tiny` (seconds; a smoke run).
+    #[arg(long, value_enum, default_value = "fast")]
+    pub budget: Budget,
+    /// Hansards directory for the AER section (train.{en,fr}, trial.{en,fr}, trial.wa);
+    /// `none` leaves the section out.
+    #[arg(long, default_value = "corpora/hansards-enfr")]
+    pub hansards: String,
+    /// Worker threads for each stage (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
 
 /// Runs `mt compare`.
-pub fn run(_args: CompareArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`mt compare` is not built yet")
+pub fn run(args: CompareArgs) -> anyhow::Result<()> {
+    let (src, tgt) = args
+        .pair
+        .split_once('-')
+        .with_context(|| format!("--pair {:?} is not of the form SRC-TGT", args.pair))?;
+    let exe = std::env::current_exe().context("locating the mt executable")?;
+    let opts = CompareOptions {
+        corpus: args.corpus,
+        src: src.to_owned(),
+        tgt: tgt.to_owned(),
+        splits: [args.splits[0].clone(), args.splits[1].clone(), args.splits[2].clone()],
+        out: args.out.clone(),
+        budget: args.budget,
+        exe,
+        threads: args.threads,
+        hansards: (args.hansards != "none").then(|| PathBuf::from(&args.hansards)),
+    };
+    let start = std::time::Instant::now();
+    let report = pipeline::run(&opts, &mut |step| {
+        eprintln!("[{:>6.1}s] {step}", start.elapsed().as_secs_f64());
+    })?;
+    print!("{}", report.to_markdown());
+    eprintln!("report written to {}", args.out.join("report.md").display());
+    Ok(())
 }

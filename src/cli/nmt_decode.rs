@@ -44,6 +44,10 @@ pub struct NmtDecodeOpts {
     /// [nmt] Align this reference translation instead of translating (with --alignments).
     #[arg(long, value_name = "FILE")]
     pub force_target: Option<PathBuf>,
+    /// [nmt] Score an n-best list (Moses format, sentence ids into the input) instead of
+    /// translating: one log P(hypothesis | source) per n-best line, in file order.
+    #[arg(long, value_name = "FILE", conflicts_with = "force_target")]
+    pub score_nbest: Option<PathBuf>,
     /// [nmt] Decode on the CUDA GPU (build with `--features nmt/cuda`).
     #[arg(long)]
     pub gpu: bool,
@@ -103,6 +107,9 @@ pub fn run(common: &super::decode::DecodeArgs, opts: &NmtDecodeOpts) -> anyhow::
         }
         None => None,
     };
+    if let Some(nbest) = &opts.score_nbest {
+        return score_nbest(common, opts, &loaded, &lines, nbest, &device);
+    }
     let n_best = common.n_best.unwrap_or(1).max(1);
     if n_best > opts.beam_size.max(1) {
         anyhow::bail!("--n-best {n_best} exceeds --beam-size {}", opts.beam_size);
@@ -229,4 +236,51 @@ pub fn run(common: &super::decode::DecodeArgs, opts: &NmtDecodeOpts) -> anyhow::
         a.commit()?;
     }
     Ok(())
+}
+
+/// `--score-nbest`: the model's log-probability of every entry of an n-best list.
+fn score_nbest(
+    common: &super::decode::DecodeArgs,
+    opts: &NmtDecodeOpts,
+    loaded: &nmt::checkpoint::LoadedModel,
+    lines: &[String],
+    nbest_path: &std::path::Path,
+    device: &nmt::Device,
+) -> anyhow::Result<()> {
+    let entries = read_lines(nbest_path, ReadOptions::default())?;
+    let max_pos = loaded.config.model.max_positions;
+    let mut pairs: Vec<(Vec<u32>, Vec<u32>)> = Vec::with_capacity(entries.len());
+    for (k, line) in entries.iter().enumerate() {
+        let where_ = format!("{}:{}", nbest_path.display(), k + 1);
+        let entry = crate::compare::nbest::parse_line(line, &where_)?;
+        let src = lines.get(entry.sentence).with_context(|| {
+            format!("{where_}: sentence id {} but the input has {}", entry.sentence, lines.len())
+        })?;
+        let mut s = if is_blank(src) { Vec::new() } else { loaded.vocab.encode(src)? };
+        let mut t =
+            if is_blank(&entry.text) { Vec::new() } else { loaded.vocab.encode(&entry.text)? };
+        s.truncate(max_pos);
+        t.truncate(max_pos.saturating_sub(1));
+        pairs.push((s, t));
+    }
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    order.sort_by_key(|&i| (pairs[i].0.len(), pairs[i].1.len()));
+    let mut scores = vec![0f32; pairs.len()];
+    let bar = crate::progress::bar(order.len() as u64, "scoring");
+    for chunk in order.chunks(opts.batch_size.max(1)) {
+        let src: Vec<Vec<u32>> = chunk.iter().map(|&i| pairs[i].0.clone()).collect();
+        let tgt: Vec<Vec<u32>> = chunk.iter().map(|&i| pairs[i].1.clone()).collect();
+        let lp = nmt::score::sequence_log_probs(&loaded.model, &src, &tgt, device);
+        for (&i, v) in chunk.iter().zip(lp) {
+            scores[i] = v;
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    let mut out = AtomicOutput::create(&common.output)
+        .with_context(|| format!("creating {}", common.output.display()))?;
+    for v in &scores {
+        writeln!(out, "{v}")?;
+    }
+    out.commit().with_context(|| format!("writing {}", common.output.display()))
 }

@@ -1,0 +1,100 @@
+//! The `--budget` presets of `mt compare`.
+//!
+//! `fast` finishes within about 15 minutes on a 2-core machine: full SMT training, a
+//! small LSTM trained for a fixed number of steps, MERT skipped, and a stated subset of
+//! the test set. `full` uses the settings of the results in BENCHMARKS.md.
+
+use clap::ValueEnum;
+
+/// A preset of sizes and iteration counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Budget {
+    /// About 15 minutes on 2 cores.
+    Fast,
+    /// The BENCHMARKS.md settings (hours on 2 cores).
+    Full,
+    /// Seconds: a smoke run for tests (a few hundred training pairs, a toy network).
+    Tiny,
+}
+
+/// What a budget sets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetSettings {
+    /// Training pairs used (`None` = all).
+    pub train_lines: Option<usize>,
+    /// Development pairs used for tuning and early stopping (`None` = all).
+    pub dev_lines: Option<usize>,
+    /// Test pairs scored (`None` = all).
+    pub test_lines: Option<usize>,
+    /// Run MERT on the development set.
+    pub mert: bool,
+    /// N-best size for the hybrid rescorer.
+    pub nbest: usize,
+    /// Options passed to `mt train --system nmt`.
+    pub nmt_train: Vec<String>,
+    /// Hansards pairs used for the NMT attention AER model (`None` = all).
+    pub hansards_lines: Option<usize>,
+}
+
+impl Budget {
+    /// The settings of this preset.
+    pub fn settings(self) -> BudgetSettings {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        match self {
+            Budget::Tiny => BudgetSettings {
+                train_lines: Some(300),
+                dev_lines: Some(20),
+                test_lines: Some(20),
+                mert: false,
+                nbest: 5,
+                nmt_train: s(&[
+                    "--arch",
+                    "lstm",
+                    "--emb-size",
+                    "16",
+                    "--hidden-size",
+                    "16",
+                    "--vocab-size",
+                    "300",
+                    "--max-steps",
+                    "20",
+                    "--valid-every",
+                    "10",
+                ]),
+                hansards_lines: Some(300),
+            },
+            Budget::Fast => BudgetSettings {
+                train_lines: None,
+                dev_lines: Some(300),
+                test_lines: Some(500),
+                mert: false,
+                nbest: 20,
+                nmt_train: s(&[
+                    "--arch",
+                    "lstm",
+                    "--emb-size",
+                    "128",
+                    "--hidden-size",
+                    "256",
+                    "--vocab-size",
+                    "6000",
+                    "--max-steps",
+                    "1200",
+                    "--valid-every",
+                    "400",
+                ]),
+                hansards_lines: Some(5000),
+            },
+            Budget::Full => BudgetSettings {
+                train_lines: None,
+                dev_lines: None,
+                test_lines: None,
+                mert: true,
+                nbest: 100,
+                nmt_train: s(&["--arch", "transformer"]),
+                hansards_lines: None,
+            },
+        }
+    }
+}

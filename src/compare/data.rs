@@ -1,0 +1,78 @@
+//! The train/dev/test split of `mt compare`, written out once as plain text.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+use crate::output::AtomicOutput;
+use crate::text::{read_lines, ReadOptions};
+
+/// One side-by-side split: source and target files of equal length.
+#[derive(Debug, Clone)]
+pub struct SplitFiles {
+    /// Source sentences, one per line.
+    pub source: PathBuf,
+    /// Target sentences, parallel to `source`.
+    pub target: PathBuf,
+    /// Number of sentence pairs.
+    pub lines: usize,
+}
+
+/// Finds `DIR/NAME.LANG` or `DIR/NAME.LANG.gz`.
+pub fn corpus_file(dir: &Path, name: &str, lang: &str) -> anyhow::Result<PathBuf> {
+    let plain = dir.join(format!("{name}.{lang}"));
+    if plain.is_file() {
+        return Ok(plain);
+    }
+    let gz = dir.join(format!("{name}.{lang}.gz"));
+    if gz.is_file() {
+        return Ok(gz);
+    }
+    bail!("neither {} nor {} exists", plain.display(), gz.display())
+}
+
+/// Reads split `name` of the corpus for `src`-`tgt`, keeps the first `limit` pairs and
+/// writes them to `out_dir/NAME.{src,tgt}`.
+pub fn prepare(
+    corpus: &Path,
+    name: &str,
+    (src, tgt): (&str, &str),
+    limit: Option<usize>,
+    out_dir: &Path,
+) -> anyhow::Result<SplitFiles> {
+    let opts = ReadOptions::default();
+    let src_path = corpus_file(corpus, name, src)?;
+    let tgt_path = corpus_file(corpus, name, tgt)?;
+    let mut s = read_lines(&src_path, opts)?;
+    let mut t = read_lines(&tgt_path, opts)?;
+    if s.len() != t.len() {
+        bail!(
+            "{} has {} lines but {} has {}: the split is not parallel",
+            src_path.display(),
+            s.len(),
+            tgt_path.display(),
+            t.len()
+        );
+    }
+    if let Some(n) = limit {
+        s.truncate(n);
+        t.truncate(n);
+    }
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let source = out_dir.join(format!("{name}.{src}"));
+    let target = out_dir.join(format!("{name}.{tgt}"));
+    write_lines(&source, &s)?;
+    write_lines(&target, &t)?;
+    Ok(SplitFiles { source, target, lines: s.len() })
+}
+
+/// Writes `lines` to `path`, one per line, atomically.
+pub fn write_lines(path: &Path, lines: &[String]) -> anyhow::Result<()> {
+    let mut out =
+        AtomicOutput::create(path).with_context(|| format!("creating {}", path.display()))?;
+    for l in lines {
+        writeln!(out, "{l}").with_context(|| format!("writing {}", path.display()))?;
+    }
+    out.commit().with_context(|| format!("writing {}", path.display()))
+}

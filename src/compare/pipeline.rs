@@ -1,0 +1,581 @@
+//! The steps of `mt compare`, in order.
+//!
+//! 1. Write the train/dev/test split (budget-limited) under `OUT/data/`.
+//! 2. SMT: train (HMM alignment, phrase table, LM), tune with MERT when the budget says
+//!    so, decode the test set (1-best) and the dev and test sets (n-best).
+//! 3. NMT: train, decode the test set, score every SMT n-best entry.
+//! 4. Hybrid: tune the NMT weight on the dev n-best lists, rescore the test n-best lists.
+//! 5. Score all three (BLEU, chrF, TER, paired bootstrap against SMT), BLEU by source
+//!    length, examples.
+//! 6. Alignment: HMM grow-diag-final-and and NMT attention on the Hansards trial gold.
+//! 7. Plots and the report files.
+//!
+//! Every training and decoding stage runs as a child `mt` process (see
+//! [`super::stage`]) so that each is timed alone and logs to `OUT/logs/STAGE.log`.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+use super::budget::{Budget, BudgetSettings};
+use super::data::{self, SplitFiles};
+use super::hybrid;
+use super::nbest;
+use super::scoring;
+use super::stage::{args, dir_bytes, StageRunner};
+use crate::eval::aer;
+use crate::eval::references::References;
+use crate::report::document::{
+    AerEntry, AlignmentReport, Example, LengthBucket, Report, SystemReport, SCHEMA_VERSION,
+};
+use crate::report::plot::{self, Heatmap, Series};
+use crate::text::{read_lines, ReadOptions};
+
+/// What `mt compare` runs on and where it writes.
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    /// Directory with `NAME.LANG[.gz]` files.
+    pub corpus: PathBuf,
+    /// Source language code.
+    pub src: String,
+    /// Target language code.
+    pub tgt: String,
+    /// Split names inside the corpus: train, dev, test.
+    pub splits: [String; 3],
+    /// The report directory.
+    pub out: PathBuf,
+    /// Budget preset.
+    pub budget: Budget,
+    /// The `mt` executable for the child stages.
+    pub exe: PathBuf,
+    /// Worker threads for the child stages.
+    pub threads: Option<usize>,
+    /// Directory with the Hansards bitext and trial gold, for the AER section
+    /// (`None` leaves the section out).
+    pub hansards: Option<PathBuf>,
+}
+
+/// One translation system's outputs and costs.
+struct SystemRun {
+    name: String,
+    description: String,
+    hyps: Vec<String>,
+    train_seconds: f64,
+    decode_seconds: f64,
+    model_bytes: u64,
+}
+
+fn p(path: &Path) -> OsString {
+    path.as_os_str().to_owned()
+}
+
+fn threads(opts: &CompareOptions, a: &mut Vec<OsString>) {
+    if let Some(t) = opts.threads {
+        a.extend(args(["--threads".to_string(), t.to_string()]));
+    }
+}
+
+/// Runs the whole comparison and writes `report.json`, `report.md` and the plots.
+pub fn run(opts: &CompareOptions, say: &mut dyn FnMut(&str)) -> anyhow::Result<Report> {
+    let settings = opts.budget.settings();
+    std::fs::create_dir_all(&opts.out)
+        .with_context(|| format!("creating {}", opts.out.display()))?;
+    let runner = StageRunner { exe: opts.exe.clone(), log_dir: opts.out.join("logs") };
+    let data_dir = opts.out.join("data");
+    let langs = (opts.src.as_str(), opts.tgt.as_str());
+
+    // Step 1: the split.
+    say("preparing the train/dev/test split");
+    let train =
+        data::prepare(&opts.corpus, &opts.splits[0], langs, settings.train_lines, &data_dir)?;
+    let dev = data::prepare(&opts.corpus, &opts.splits[1], langs, settings.dev_lines, &data_dir)?;
+    let test = data::prepare(&opts.corpus, &opts.splits[2], langs, settings.test_lines, &data_dir)?;
+    let test_src = read_lines(&test.source, ReadOptions::default())?;
+    let test_ref = read_lines(&test.target, ReadOptions::default())?;
+    let dev_ref = read_lines(&dev.target, ReadOptions::default())?;
+
+    // Step 2: SMT.
+    let smt_dir = opts.out.join("smt-model");
+    say("training the phrase-based system");
+    let smt = run_smt(opts, &settings, &runner, &train, &dev, &test, &smt_dir)?;
+
+    // Step 3: NMT.
+    let nmt_dir = opts.out.join("nmt-model");
+    say("training the neural system");
+    let nmt = run_nmt(opts, &settings, &runner, &train, &dev, &test, &nmt_dir)?;
+
+    // Step 4: hybrid.
+    say("rescoring the SMT n-best lists with the NMT model");
+    let hybrid = run_hybrid(opts, &settings, &runner, &dev, &test, &dev_ref, &smt, &nmt)?;
+
+    // Step 5: scores.
+    say("scoring");
+    let systems = [smt, nmt, hybrid];
+    let refs = References::single(test_ref.clone());
+    let names: Vec<String> = systems.iter().map(|s| s.name.clone()).collect();
+    let outputs: Vec<Vec<String>> = systems.iter().map(|s| s.hyps.clone()).collect();
+    let sig = scoring::significance(&names, &outputs, &refs)?;
+    let mut reports = Vec::new();
+    for (s, sig) in systems.iter().zip(sig) {
+        let [bleu, chrf, ter] = scoring::corpus_metrics(&s.hyps, &refs)?;
+        reports.push(SystemReport {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            bleu,
+            chrf,
+            ter,
+            significance: sig,
+            train_seconds: s.train_seconds,
+            decode_seconds: s.decode_seconds,
+            sentences_per_second: test.lines as f64 / s.decode_seconds.max(1e-9),
+            model_bytes: s.model_bytes,
+        });
+    }
+    let lengths: Vec<usize> = test_src.iter().map(|l| l.split_whitespace().count()).collect();
+    let mut buckets = Vec::new();
+    for (label, lo, hi, idx) in crate::report::document::length_buckets(&lengths, &[10, 15, 20]) {
+        let mut bleu = std::collections::BTreeMap::new();
+        for s in &systems {
+            bleu.insert(s.name.clone(), scoring::subset_bleu(&s.hyps, &test_ref, &idx)?);
+        }
+        buckets.push(LengthBucket { label, min_len: lo, max_len: hi, sentences: idx.len(), bleu });
+    }
+    let examples = pick_examples(&test_src, &test_ref, &systems, 5);
+
+    // Step 6: alignment quality.
+    let mut plots = Vec::new();
+    let alignment = match &opts.hansards {
+        Some(dir) => {
+            say("aligning the Hansards trial set (HMM and NMT attention)");
+            Some(run_alignment(opts, &settings, &runner, dir, &mut plots)?)
+        }
+        None => None,
+    };
+
+    // Step 7: plots and files.
+    say("writing the report");
+    let cats: Vec<String> = buckets.iter().map(|b| b.label.clone()).collect();
+    let series: Vec<Series> = systems
+        .iter()
+        .map(|s| Series {
+            name: s.name.clone(),
+            points: buckets
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (i as f64, b.bleu.get(&s.name).copied().unwrap_or(0.0)))
+                .collect(),
+        })
+        .collect();
+    plot::grouped_bars(
+        &opts.out.join("bleu_by_length"),
+        "BLEU by source length",
+        &cats,
+        "BLEU",
+        &series,
+    )?;
+    plots.extend(["bleu_by_length.png".to_string(), "bleu_by_length.svg".to_string()]);
+    if let Some(curve) = learning_curve(&nmt_dir)? {
+        plot::lines(
+            &opts.out.join("nmt_learning_curve"),
+            "NMT learning curve",
+            "step",
+            "loss",
+            &curve,
+        )?;
+        plots.extend(["nmt_learning_curve.png".to_string(), "nmt_learning_curve.svg".to_string()]);
+    }
+    plots.sort();
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        corpus: opts.corpus.display().to_string(),
+        pair: format!("{}-{}", opts.src, opts.tgt),
+        budget: format!("{:?}", opts.budget).to_lowercase(),
+        train_pairs: train.lines,
+        dev_pairs: dev.lines,
+        test_pairs: test.lines,
+        systems: reports,
+        length_buckets: buckets,
+        examples,
+        alignment,
+        plots,
+    };
+    let json = serde_json::to_string_pretty(&report)?;
+    crate::output::write_atomic(&opts.out.join("report.json"), json.as_bytes())
+        .context("writing report.json")?;
+    crate::output::write_atomic(&opts.out.join("report.md"), report.to_markdown().as_bytes())
+        .context("writing report.md")?;
+    Ok(report)
+}
+
+fn run_smt(
+    opts: &CompareOptions,
+    settings: &BudgetSettings,
+    runner: &StageRunner,
+    train: &SplitFiles,
+    dev: &SplitFiles,
+    test: &SplitFiles,
+    model: &Path,
+) -> anyhow::Result<SystemRun> {
+    let mut a = args(["train", "--system", "smt"]);
+    a.extend([
+        "--source".into(),
+        p(&train.source),
+        "--target".into(),
+        p(&train.target),
+        "--dev-source".into(),
+        p(&dev.source),
+        "--dev-target".into(),
+        p(&dev.target),
+        "--out".into(),
+        p(model),
+    ]);
+    a.extend(args(["--source-lang", &opts.src, "--target-lang", &opts.tgt]));
+    threads(opts, &mut a);
+    let mut train_seconds = runner.run("smt-train", &a, None)?;
+    if settings.mert {
+        let mut t = args(["tune", "--model"]);
+        t.extend([p(model), "--dev-source".into(), p(&dev.source)]);
+        t.extend(["--dev-target".into(), p(&dev.target)]);
+        threads(opts, &mut t);
+        train_seconds += runner.run("smt-tune", &t, None)?;
+    }
+    let hyp_path = opts.out.join("hyp.smt.txt");
+    let decode_seconds = decode(opts, runner, "smt", model, &test.source, &hyp_path, None)?;
+    for (name, split) in [("dev", dev), ("test", test)] {
+        let path = opts.out.join(format!("nbest.{name}.txt"));
+        decode(opts, runner, "smt", model, &split.source, &path, Some(settings.nbest))?;
+    }
+    Ok(SystemRun {
+        name: "smt".into(),
+        description: "phrase-based: HMM alignment, grow-diag-final-and, phrases up to 7, \
+                      Kneser-Ney LM, stack decoding"
+            .to_string()
+            + if settings.mert { ", MERT-tuned" } else { ", untuned Moses weights" },
+        hyps: read_output(&hyp_path, test.lines)?,
+        train_seconds,
+        decode_seconds,
+        model_bytes: dir_bytes(model),
+    })
+}
+
+fn decode(
+    opts: &CompareOptions,
+    runner: &StageRunner,
+    system: &str,
+    model: &Path,
+    input: &Path,
+    output: &Path,
+    nbest: Option<usize>,
+) -> anyhow::Result<f64> {
+    let mut a = args(["decode", "--system", system]);
+    a.extend(["--model".into(), p(model), "--input".into(), p(input)]);
+    a.extend(["--output".into(), p(output)]);
+    if let Some(k) = nbest {
+        a.extend(args(["--n-best".to_string(), k.to_string()]));
+    }
+    threads(opts, &mut a);
+    let stage = match nbest {
+        Some(_) => format!("{system}-nbest-{}", stem(input)),
+        None => format!("{system}-decode"),
+    };
+    runner.run(&stage, &a, None)
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn run_nmt(
+    opts: &CompareOptions,
+    settings: &BudgetSettings,
+    runner: &StageRunner,
+    train: &SplitFiles,
+    dev: &SplitFiles,
+    test: &SplitFiles,
+    model: &Path,
+) -> anyhow::Result<SystemRun> {
+    let mut a = args(["train", "--system", "nmt"]);
+    a.extend([
+        "--source".into(),
+        p(&train.source),
+        "--target".into(),
+        p(&train.target),
+        "--dev-source".into(),
+        p(&dev.source),
+        "--dev-target".into(),
+        p(&dev.target),
+        "--out".into(),
+        p(model),
+    ]);
+    a.extend(settings.nmt_train.iter().map(OsString::from));
+    threads(opts, &mut a);
+    let train_seconds = runner.run("nmt-train", &a, None)?;
+    let hyp_path = opts.out.join("hyp.nmt.txt");
+    let decode_seconds = decode(opts, runner, "nmt", model, &test.source, &hyp_path, None)?;
+    Ok(SystemRun {
+        name: "nmt".into(),
+        description: format!("attention encoder-decoder ({})", settings.nmt_train.join(" ")),
+        hyps: read_output(&hyp_path, test.lines)?,
+        train_seconds,
+        decode_seconds,
+        model_bytes: dir_bytes(model),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_hybrid(
+    opts: &CompareOptions,
+    settings: &BudgetSettings,
+    runner: &StageRunner,
+    dev: &SplitFiles,
+    test: &SplitFiles,
+    dev_ref: &[String],
+    smt: &SystemRun,
+    nmt: &SystemRun,
+) -> anyhow::Result<SystemRun> {
+    let nmt_model = opts.out.join("nmt-model");
+    let mut lists = Vec::new();
+    let mut score_seconds = 0.0;
+    for (name, split) in [("dev", dev), ("test", test)] {
+        let nbest_path = opts.out.join(format!("nbest.{name}.txt"));
+        let scores_path = opts.out.join(format!("nbest.{name}.nmt-scores.txt"));
+        let mut a = args(["decode", "--system", "nmt", "--model"]);
+        a.extend([p(&nmt_model), "--input".into(), p(&split.source)]);
+        a.extend(["--score-nbest".into(), p(&nbest_path), "--output".into(), p(&scores_path)]);
+        threads(opts, &mut a);
+        score_seconds += runner.run(&format!("nmt-score-{name}"), &a, None)?;
+        let list = nbest::read(&nbest_path, split.lines)?;
+        let flat = read_lines(&scores_path, ReadOptions::default())?;
+        let total: usize = list.iter().map(Vec::len).sum();
+        if flat.len() != total {
+            bail!(
+                "{} has {} scores for {} n-best entries",
+                scores_path.display(),
+                flat.len(),
+                total
+            );
+        }
+        let mut it = flat.iter();
+        let mut scores = Vec::new();
+        for entries in &list {
+            let mut row = Vec::with_capacity(entries.len());
+            for _ in entries {
+                let s = it.next().map(String::as_str).unwrap_or("");
+                row.push(
+                    s.trim()
+                        .parse::<f64>()
+                        .with_context(|| format!("{}: bad score {s:?}", scores_path.display()))?,
+                );
+            }
+            scores.push(row);
+        }
+        lists.push((list, scores));
+    }
+    let (dev_list, dev_scores) = &lists[0];
+    let dev_refs = References::single(dev_ref.to_vec());
+    let (lambda, dev_bleu) = hybrid::tune_lambda(dev_list, dev_scores, |out| {
+        crate::eval::bleu::corpus_bleu(out, &dev_refs).map(|b| b.score).unwrap_or(0.0)
+    });
+    let (test_list, test_scores) = &lists[1];
+    let hyps = hybrid::rescore(test_list, test_scores, lambda);
+    data::write_lines(&opts.out.join("hyp.hybrid.txt"), &hyps)?;
+    Ok(SystemRun {
+        name: "hybrid".into(),
+        description: format!(
+            "SMT {}-best rescored with NMT log-probability, weight {lambda} tuned on dev \
+             (dev BLEU {dev_bleu:.2})",
+            settings.nbest
+        ),
+        hyps,
+        train_seconds: smt.train_seconds + nmt.train_seconds,
+        decode_seconds: smt.decode_seconds + score_seconds / 2.0,
+        model_bytes: smt.model_bytes + nmt.model_bytes,
+    })
+}
+
+fn read_output(path: &Path, expected: usize) -> anyhow::Result<Vec<String>> {
+    let lines = read_lines(path, ReadOptions::default())?;
+    if lines.len() != expected {
+        bail!("{} has {} lines for {expected} inputs", path.display(), lines.len());
+    }
+    Ok(lines)
+}
+
+fn pick_examples(src: &[String], refs: &[String], systems: &[SystemRun], k: usize) -> Vec<Example> {
+    if src.is_empty() {
+        return Vec::new();
+    }
+    let step = (src.len() / k).max(1);
+    (0..src.len())
+        .step_by(step)
+        .take(k)
+        .map(|i| Example {
+            source: src[i].clone(),
+            reference: refs[i].clone(),
+            hypotheses: systems.iter().map(|s| (s.name.clone(), s.hyps[i].clone())).collect(),
+        })
+        .collect()
+}
+
+/// The NMT learning curve from the model's `training_log.csv`, when it has one.
+fn learning_curve(model: &Path) -> anyhow::Result<Option<Vec<Series>>> {
+    let path = model.join("training_log.csv");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let lines = read_lines(&path, ReadOptions::default())?;
+    let Some(header) = lines.first() else { return Ok(None) };
+    let cols: Vec<&str> = header.split(',').collect();
+    let find = |name: &str| cols.iter().position(|c| c.trim() == name);
+    let Some(step) = find("step") else { return Ok(None) };
+    let mut series = Vec::new();
+    for name in ["train_loss", "val_loss"] {
+        let Some(c) = find(name) else { continue };
+        let points: Vec<(f64, f64)> = lines[1..]
+            .iter()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                Some((f.get(step)?.trim().parse().ok()?, f.get(c)?.trim().parse().ok()?))
+            })
+            .collect();
+        if !points.is_empty() {
+            series.push(Series { name: name.replace('_', " "), points });
+        }
+    }
+    Ok(if series.is_empty() { None } else { Some(series) })
+}
+
+fn run_alignment(
+    opts: &CompareOptions,
+    settings: &BudgetSettings,
+    runner: &StageRunner,
+    dir: &Path,
+    plots: &mut Vec<String>,
+) -> anyhow::Result<AlignmentReport> {
+    let ro = ReadOptions::default();
+    let lower = |v: Vec<String>| v.into_iter().map(|l| l.to_lowercase()).collect::<Vec<_>>();
+    let mut en = lower(read_lines(&data::corpus_file(dir, "train", "en")?, ro)?);
+    let mut fr = lower(read_lines(&data::corpus_file(dir, "train", "fr")?, ro)?);
+    if let Some(n) = settings.hansards_lines {
+        en.truncate(n);
+        fr.truncate(n);
+    }
+    let trial_en = lower(read_lines(&dir.join("trial.en"), ro)?);
+    let trial_fr = lower(read_lines(&dir.join("trial.fr"), ro)?);
+    let n_trial = trial_en.len();
+    en.extend(trial_en.iter().cloned());
+    fr.extend(trial_fr.iter().cloned());
+    let adir = opts.out.join("alignment");
+    let (en_path, fr_path) = (adir.join("hansards.en"), adir.join("hansards.fr"));
+    std::fs::create_dir_all(&adir)?;
+    data::write_lines(&en_path, &en)?;
+    data::write_lines(&fr_path, &fr)?;
+    let gold_path = dir.join("trial.wa");
+
+    // HMM, both directions, grow-diag-final-and.
+    let hmm_out = adir.join("hmm.gdfa.txt");
+    let mut a = args(["align", "--model", "hmm", "--symmetrize", "grow-diag-final-and"]);
+    a.extend(["--source".into(), p(&en_path), "--target".into(), p(&fr_path)]);
+    threads(opts, &mut a);
+    runner.run("hmm-align", &a, Some(&hmm_out))?;
+
+    // NMT trained on the same bitext, attention argmax on the trial pairs.
+    let nmt_model = adir.join("nmt-model");
+    let mut t = args(["train", "--system", "nmt"]);
+    t.extend(["--source".into(), p(&en_path), "--target".into(), p(&fr_path)]);
+    t.extend(["--out".into(), p(&nmt_model)]);
+    t.extend(settings.nmt_train.iter().map(OsString::from));
+    threads(opts, &mut t);
+    runner.run("nmt-train-hansards", &t, None)?;
+    let (trial_en_path, trial_fr_path) = (adir.join("trial.en"), adir.join("trial.fr"));
+    data::write_lines(&trial_en_path, &trial_en)?;
+    data::write_lines(&trial_fr_path, &trial_fr)?;
+    let nmt_out = adir.join("nmt.attention-align.txt");
+    let attn_out = adir.join("nmt.attention.txt");
+    let mut d = args(["decode", "--system", "nmt", "--model"]);
+    d.extend([p(&nmt_model), "--input".into(), p(&trial_en_path)]);
+    d.extend(["--force-target".into(), p(&trial_fr_path), "--alignments".into()]);
+    d.extend(["--attention".into(), p(&attn_out), "--output".into(), p(&nmt_out)]);
+    threads(opts, &mut d);
+    runner.run("nmt-force-align", &d, None)?;
+
+    let gold = aer::read_gold(&gold_path, aer::GoldFormat::Auto, false)?;
+    let hmm_links = read_lines(&hmm_out, ro)?;
+    let hmm_tail = &hmm_links[hmm_links.len().saturating_sub(n_trial)..];
+    let nmt_links = read_lines(&nmt_out, ro)?;
+    let mut entries = Vec::new();
+    for (system, lines) in [("hmm grow-diag-final-and", hmm_tail), ("nmt attention", &nmt_links)] {
+        let name = format!("{system} alignments");
+        let links = lines
+            .iter()
+            .enumerate()
+            .map(|(k, l)| {
+                Ok(aer::parse_pharaoh_line(l, &name, k + 1, true)?
+                    .into_iter()
+                    .map(|x| x.0)
+                    .collect())
+            })
+            .collect::<Result<Vec<_>, aer::AerError>>()?;
+        let s = aer::score(&links, &gold);
+        entries.push(AerEntry {
+            system: system.to_string(),
+            aer: s.aer,
+            precision: s.precision,
+            recall: s.recall,
+        });
+    }
+
+    // One trial sentence: the HMM links beside the NMT attention.
+    let k = 2.min(n_trial.saturating_sub(1));
+    let src: Vec<String> = trial_en[k].split_whitespace().map(String::from).collect();
+    let tgt: Vec<String> = trial_fr[k].split_whitespace().map(String::from).collect();
+    let mut links = vec![vec![0.0; src.len()]; tgt.len()];
+    for l in hmm_tail[k].split_whitespace() {
+        if let Some((i, j)) = l.split_once('-') {
+            if let (Ok(i), Ok(j)) = (i.parse::<usize>(), j.parse::<usize>()) {
+                if i < src.len() && j < tgt.len() {
+                    links[j][i] = 1.0;
+                }
+            }
+        }
+    }
+    let attention = read_attention(&attn_out, k, tgt.len(), src.len())?;
+    plot::heatmaps(
+        &opts.out.join("alignment_matrix"),
+        &format!("Hansards trial sentence {}", k + 1),
+        &[
+            Heatmap {
+                title: "HMM grow-diag-final-and".into(),
+                rows: tgt.clone(),
+                cols: src.clone(),
+                values: links,
+            },
+            Heatmap { title: "NMT attention".into(), rows: tgt, cols: src, values: attention },
+        ],
+    )?;
+    plots.extend(["alignment_matrix.png".to_string(), "alignment_matrix.svg".to_string()]);
+    Ok(AlignmentReport { gold: gold_path.display().to_string(), sentences: n_trial, entries })
+}
+
+/// Sentence `k`'s attention matrix from an `--attention` file: blocks separated by empty
+/// lines, one row of space-separated weights per target word.
+fn read_attention(
+    path: &Path,
+    k: usize,
+    rows: usize,
+    cols: usize,
+) -> anyhow::Result<Vec<Vec<f64>>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let block = text.split("\n\n").nth(k).unwrap_or("");
+    let mut m: Vec<Vec<f64>> = block
+        .lines()
+        .map(|l| l.split_whitespace().filter_map(|v| v.parse().ok()).collect())
+        .collect();
+    m.resize(rows, vec![0.0; cols]);
+    for r in &mut m {
+        r.resize(cols, 0.0);
+    }
+    Ok(m)
+}

@@ -1,0 +1,79 @@
+//! End-to-end: `mt compare --budget tiny` on the shipped Multi30k and Hansards files
+//! writes a complete, valid report.
+
+use std::path::Path;
+use std::process::Command;
+
+use mt::report::document::Report;
+
+fn assert_png(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{} is not a PNG", path.display());
+    let reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+    assert!(reader.info().width > 100 && reader.info().height > 100);
+}
+
+fn assert_svg(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"), "{}", path.display());
+}
+
+#[test]
+fn tiny_comparison_writes_a_valid_report() {
+    let out = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let status = Command::new(env!("CARGO_BIN_EXE_mt"))
+        .args(["compare", "--budget", "tiny", "--threads", "2"])
+        .arg("--corpus")
+        .arg(root.join("corpora/multi30k"))
+        .arg("--hansards")
+        .arg(root.join("corpora/hansards-enfr"))
+        .arg("--out")
+        .arg(out.path())
+        .env("MT_NO_PROGRESS", "1")
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let stdout = String::from_utf8(status.stdout).unwrap();
+    assert!(
+        stdout.contains("| smt |") && stdout.contains("| nmt |") && stdout.contains("| hybrid |")
+    );
+
+    // The JSON validates against the documented fields (unknown fields are rejected).
+    let json = std::fs::read_to_string(out.path().join("report.json")).unwrap();
+    let report: Report = serde_json::from_str(&json).unwrap();
+    assert_eq!(report.schema_version, 1);
+    assert_eq!(report.test_pairs, 20);
+    let names: Vec<&str> = report.systems.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["smt", "nmt", "hybrid"]);
+    for s in &report.systems {
+        for m in [&s.bleu, &s.chrf] {
+            assert!((0.0..=100.0).contains(&m.score), "{}: {}", s.name, m.score);
+        }
+        assert!(s.ter.score >= 0.0 && s.ter.score.is_finite());
+        assert!(s.bleu.signature.starts_with("BLEU|nrefs:1|"));
+        assert_eq!(s.significance.is_none(), s.name == "smt");
+        assert!(s.model_bytes > 0);
+    }
+    // The SMT system, trained on 300 pairs, still gets a chrF well above zero.
+    assert!(report.systems[0].chrf.score > 10.0, "{}", report.systems[0].chrf.score);
+    let total: usize = report.length_buckets.iter().map(|b| b.sentences).sum();
+    assert_eq!(total, 20);
+    let alignment = report.alignment.as_ref().unwrap();
+    assert_eq!(alignment.sentences, 37);
+    for e in &alignment.entries {
+        assert!((0.0..=1.0).contains(&e.aer), "{}: {}", e.system, e.aer);
+    }
+    for plot in &report.plots {
+        let path = out.path().join(plot);
+        if plot.ends_with(".png") {
+            assert_png(&path);
+        } else {
+            assert_svg(&path);
+        }
+    }
+    assert!(report.plots.iter().any(|p| p == "bleu_by_length.png"));
+    assert!(report.plots.iter().any(|p| p == "alignment_matrix.svg"));
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(md.contains("## BLEU by source length") && md.contains("## Alignment error rate"));
+}
