@@ -174,6 +174,10 @@ impl Report {
         md.push_str("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n");
         for s in &self.systems {
             let sig = match &s.significance {
+                // Identical outputs give sacreBLEU's smallest p-value too; say so instead.
+                Some(_) if (s.bleu.score - self.systems[0].bleu.score).abs() < 1e-9 => {
+                    "+0.00 (same BLEU)".to_owned()
+                }
                 Some(g) => format!(
                     "{:+.2} ({:.4}{})",
                     s.bleu.score - self.systems[0].bleu.score,
