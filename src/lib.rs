@@ -16,4 +16,5 @@ pub mod cli;
 pub mod eval;
 pub mod output;
 pub mod progress;
+pub mod smt_model;
 pub mod text;

@@ -56,12 +56,7 @@ impl Vocab {
 
     /// Rebuilds the word-to-id index; call after deserializing.
     pub fn rebuild_index(&mut self) {
-        self.index = self
-            .words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| (w.clone(), i as u32))
-            .collect();
+        self.index = self.words.iter().enumerate().map(|(i, w)| (w.clone(), i as u32)).collect();
     }
 }
 

@@ -1,0 +1,138 @@
+//! Och's exact line search: the upper envelope of each sentence's candidate lines and
+//! the sweep over all breakpoints.
+
+use super::Metric;
+
+/// One n-best candidate: its feature values and the metric's sufficient statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// Feature values.
+    pub features: Vec<f32>,
+    /// Sufficient statistics of the metric.
+    pub stats: Vec<f64>,
+}
+
+impl Candidate {
+    /// The model score under weights `w`.
+    pub fn dot(&self, w: &[f32]) -> f32 {
+        self.features.iter().zip(w).map(|(a, b)| a * b).sum()
+    }
+}
+
+/// The upper envelope of the lines `a_i + γ b_i`: (γ from which it is best, index),
+/// the first γ being −∞.
+fn envelope(lines: &mut [(f64, f64, usize)]) -> Vec<(f64, usize)> {
+    // by slope, then intercept: among equal slopes only the highest intercept matters
+    lines.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.total_cmp(&y.0)));
+    let mut hull: Vec<(f64, f64, usize, f64)> = Vec::new(); // a, b, idx, start γ
+    for &(a, b, i) in lines.iter() {
+        if let Some(last) = hull.last() {
+            if last.1 == b {
+                hull.pop(); // same slope, this one has the higher intercept
+            }
+        }
+        loop {
+            let Some(&(la, lb, _, ls)) = hull.last() else {
+                hull.push((a, b, i, f64::NEG_INFINITY));
+                break;
+            };
+            // where the new line overtakes the last one
+            let x = (la - a) / (b - lb);
+            if x <= ls {
+                hull.pop();
+                continue;
+            }
+            hull.push((a, b, i, x));
+            break;
+        }
+    }
+    hull.into_iter().map(|(_, _, i, s)| (s, i)).collect()
+}
+
+/// The best step γ along `d` from `w` and the metric there. Keeps γ = 0 unless some
+/// other point scores strictly higher.
+pub fn line_search(
+    pool: &[Vec<super::Candidate>],
+    w: &[f32],
+    d: &[f32],
+    metric: &dyn Metric,
+) -> (f32, f64) {
+    let dims = pool.iter().flatten().next().map_or(0, |c| c.stats.len());
+    let mut stats = vec![0f64; dims];
+    // events: (γ, sentence, old candidate, new candidate)
+    let mut events: Vec<(f64, usize, usize, usize)> = Vec::new();
+    let mut lines = Vec::new();
+    for (s, cands) in pool.iter().enumerate() {
+        if cands.is_empty() {
+            continue;
+        }
+        lines.clear();
+        lines.extend(cands.iter().enumerate().map(|(i, c)| (c.dot(w) as f64, c.dot(d) as f64, i)));
+        let env = envelope(&mut lines);
+        for (x, y) in stats.iter_mut().zip(&cands[env[0].1].stats) {
+            *x += y;
+        }
+        for k in 1..env.len() {
+            events.push((env[k].0, s, env[k - 1].1, env[k].1));
+        }
+    }
+    events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // intervals: (-inf, g1), (g1, g2), ..., (gk, inf)
+    let mut best_gamma = 0f64;
+    let mut best = f64::NEG_INFINITY;
+    let mut at_zero = None;
+    let mut lo = f64::NEG_INFINITY;
+    let mut i = 0;
+    loop {
+        let hi = events.get(i).map_or(f64::INFINITY, |e| e.0);
+        let score = metric.score(&stats);
+        let gamma = match (lo.is_finite(), hi.is_finite()) {
+            (true, true) => 0.5 * (lo + hi),
+            (false, true) => hi - 1.0_f64.max(hi.abs() * 0.1),
+            (true, false) => lo + 1.0_f64.max(lo.abs() * 0.1),
+            (false, false) => 0.0,
+        };
+        if lo < 0.0 && 0.0 < hi || (lo == 0.0 && at_zero.is_none()) {
+            at_zero = Some(score);
+        }
+        if score > best {
+            best = score;
+            best_gamma = gamma;
+        }
+        if i >= events.len() {
+            break;
+        }
+        // apply every event at this breakpoint
+        let g = events[i].0;
+        while i < events.len() && events[i].0 == g {
+            let (_, s, old, new) = events[i];
+            for (k, x) in stats.iter_mut().enumerate() {
+                *x += pool[s][new].stats[k] - pool[s][old].stats[k];
+            }
+            i += 1;
+        }
+        lo = g;
+    }
+    match at_zero {
+        Some(z) if z >= best => (0.0, z),
+        _ => (best_gamma as f32, best),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_of_three_lines() {
+        // y = 0 + 1γ, y = 1 + 0γ, y = 0 - 1γ: best is line 2 for γ < -1, line 1 in
+        // (-1, 1), line 0 for γ > 1.
+        let mut lines = vec![(0.0, 1.0, 0), (1.0, 0.0, 1), (0.0, -1.0, 2)];
+        let env = envelope(&mut lines);
+        assert_eq!(env, vec![(f64::NEG_INFINITY, 2), (-1.0, 1), (1.0, 0)]);
+        // a dominated line never appears
+        let mut lines = vec![(0.0, 1.0, 0), (-5.0, 0.0, 1), (0.0, -1.0, 2)];
+        let env = envelope(&mut lines);
+        assert_eq!(env, vec![(f64::NEG_INFINITY, 2), (0.0, 0)]);
+    }
+}
