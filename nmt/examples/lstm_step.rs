@@ -74,8 +74,22 @@ fn main() {
     };
     run(2);
     let start = Instant::now();
+    let cpu0 = cpu_seconds();
     let tokens = run(steps);
     device.sync().ok();
     let secs = start.elapsed().as_secs_f64();
-    println!("threads {threads} target tokens/s {:.0}", tokens as f64 / secs);
+    let cpu = cpu_seconds() - cpu0;
+    println!(
+        "threads {threads} target tokens/s {:.0} (per CPU second {:.0})",
+        tokens as f64 / secs,
+        tokens as f64 / cpu
+    );
+}
+
+/// User + system CPU seconds of this process (Linux `/proc/self/stat`, 100 ticks/s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
 }

@@ -155,10 +155,13 @@ fn encode_pairs(
     Ok((pairs, skipped))
 }
 
+/// The vocabulary, the encoded dev sources and the dev references.
+type BleuSet<'a> = (&'a SubwordVocab, Vec<Vec<u32>>, &'a [String]);
+
 struct Progress<'a> {
     bar: indicatif::ProgressBar,
     /// Dev sources and references for BLEU (empty: no BLEU).
-    bleu_set: Option<(&'a SubwordVocab, Vec<Vec<u32>>, &'a [String])>,
+    bleu_set: Option<BleuSet<'a>>,
 }
 
 /// Corpus BLEU (sacreBLEU's defaults, via `mt eval`) of greedy translations of `sources`.
@@ -321,10 +324,8 @@ pub fn run(common: &super::train::TrainArgs, opts: &NmtTrainOpts) -> anyhow::Res
         }
         _ => None,
     };
-    let mut progress = Progress {
-        bar: crate::progress::bar(settings.max_steps as u64, "training"),
-        bleu_set,
-    };
+    let mut progress =
+        Progress { bar: crate::progress::bar(settings.max_steps as u64, "training"), bleu_set };
     progress.bar.set_style(
         indicatif::ProgressStyle::with_template("{pos}/{len} [{bar:30}] {msg} eta {eta}")
             .expect("static template")
