@@ -3,7 +3,8 @@
 //! decoder 256 with input feeding and dot attention, 512→256 tanh layer, 256→8000 output;
 //! batch 64, 16 source and 16 target tokens, Adam. Prints target tokens per second.
 //!
-//! `cargo run --release -p nmt --example lstm_step -- THREADS [STEPS] [lstm|transformer]`
+//! `cargo run --release -p nmt --example lstm_step -- THREADS [STEPS] [lstm|transformer|matmul]`
+//! (`matmul`: the backend's 1024×1024×1024 product rate instead).
 
 use std::time::Instant;
 
@@ -20,6 +21,7 @@ fn main() {
     let threads: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1);
     let steps: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
     let arch = match args.get(3).map(String::as_str) {
+        Some("matmul") => return matmul_rate(threads),
         Some("transformer") => Arch::Transformer,
         _ => Arch::Lstm,
     };
@@ -74,8 +76,39 @@ fn main() {
     };
     run(2);
     let start = Instant::now();
+    let cpu0 = cpu_seconds();
     let tokens = run(steps);
     device.sync().ok();
     let secs = start.elapsed().as_secs_f64();
-    println!("threads {threads} target tokens/s {:.0}", tokens as f64 / secs);
+    let cpu = cpu_seconds() - cpu0;
+    println!(
+        "threads {threads} target tokens/s {:.0} (per CPU second {:.0})",
+        tokens as f64 / secs,
+        tokens as f64 / cpu
+    );
+}
+
+/// User + system CPU seconds of this process (Linux `/proc/self/stat`, 100 ticks/s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
+/// GFLOP per CPU second of burn's 1024×1024 by 1024×1024 product.
+fn matmul_rate(threads: usize) {
+    let device = nmt::device(false, Some(threads));
+    let a = Tensor::<2>::ones([1024, 1024], &device);
+    let b = Tensor::<2>::ones([1024, 1024], &device);
+    for _ in 0..3 {
+        let _: f32 = a.clone().matmul(b.clone()).slice([0..1, 0..1]).into_scalar();
+    }
+    let n = 20;
+    let cpu0 = cpu_seconds();
+    for _ in 0..n {
+        let _: f32 = a.clone().matmul(b.clone()).slice([0..1, 0..1]).into_scalar();
+    }
+    let gflop = n as f64 * 2.0 * 1024f64.powi(3) / 1e9;
+    println!("burn matmul 1024^3 GFLOP per CPU second {:.1}", gflop / (cpu_seconds() - cpu0));
 }

@@ -37,7 +37,8 @@ pub struct ModelConfig {
     pub emb_size: usize,
     /// LSTM hidden size per direction and decoder size; Transformer feed-forward size.
     pub hidden_size: usize,
-    /// Number of layers (Transformer: per stack; LSTM: 1 is supported).
+    /// Number of layers (Transformer: per stack).
+    // LIMITATION: the LSTM has one encoder and one decoder layer.
     pub layers: usize,
     /// Attention heads of the Transformer.
     pub heads: usize,

@@ -5,6 +5,10 @@
 //!
 //! Decoding recomputes the decoder over the whole prefix at each step, which keeps beam
 //! reordering a plain row selection.
+//!
+//! LIMITATION: decoding costs O(T²) decoder positions per sentence (no key/value cache).
+//! LIMITATION: burn's layers do not return attention weights, so `--attention` and
+//! `--alignments` have nothing to show for this architecture.
 
 use burn::module::Param;
 use burn::nn::attention::generate_autoregressive_mask;

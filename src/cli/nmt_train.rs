@@ -109,6 +109,10 @@ pub struct NmtTrainOpts {
     /// [nmt] Stop after N validations without improvement (0: never).
     #[arg(long, default_value_t = 5)]
     pub patience: usize,
+    /// [nmt] Skip the validation BLEU (greedy decoding of the dev set at each validation);
+    /// early stopping then follows the validation loss.
+    #[arg(long)]
+    pub no_valid_bleu: bool,
     /// [nmt] Continue the interrupted run in `--out` from its checkpoint.
     #[arg(long)]
     pub resume: bool,
@@ -151,11 +155,51 @@ fn encode_pairs(
     Ok((pairs, skipped))
 }
 
-struct Progress {
+/// The vocabulary, the encoded dev sources and the dev references.
+type BleuSet<'a> = (&'a SubwordVocab, Vec<Vec<u32>>, &'a [String]);
+
+struct Progress<'a> {
     bar: indicatif::ProgressBar,
+    /// Dev sources and references for BLEU (empty: no BLEU).
+    bleu_set: Option<BleuSet<'a>>,
 }
 
-impl Observer for Progress {
+/// Corpus BLEU (sacreBLEU's defaults, via `mt eval`) of greedy translations of `sources`.
+fn greedy_bleu(
+    model: &nmt::model::Seq2Seq,
+    device: &nmt::Device,
+    vocab: &SubwordVocab,
+    sources: &[Vec<u32>],
+    refs: &[String],
+) -> anyhow::Result<f64> {
+    let mut hyps = vec![String::new(); sources.len()];
+    let mut order: Vec<usize> = (0..sources.len()).filter(|&i| !sources[i].is_empty()).collect();
+    order.sort_by_key(|&i| sources[i].len());
+    for chunk in order.chunks(64) {
+        let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| sources[i].clone()).collect();
+        let max_len: Vec<usize> = batch.iter().map(|s| s.len() * 3 / 2 + 5).collect();
+        let out = nmt::search::greedy(&mut model.scorer(&batch, device), &max_len);
+        for (&i, h) in chunk.iter().zip(out) {
+            hyps[i] = vocab.decode(&h.tokens)?;
+        }
+    }
+    let bleu = crate::eval::Bleu::new(crate::eval::BleuConfig::default());
+    let refs = crate::eval::References::single(refs.to_vec());
+    Ok(bleu.corpus_score(&hyps, &refs)?.score)
+}
+
+impl Observer for Progress<'_> {
+    fn score(&mut self, model: &nmt::model::Seq2Seq, device: &nmt::Device) -> Option<f64> {
+        let (vocab, sources, refs) = self.bleu_set.as_ref()?;
+        match greedy_bleu(model, device, vocab, sources, refs) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                self.bar.suspend(|| eprintln!("mt: warning: validation BLEU failed: {e:#}"));
+                None
+            }
+        }
+    }
+
     fn on_step(&mut self, r: &StepReport) {
         self.bar.set_length(r.max_steps as u64);
         self.bar.set_position(r.row.step as u64);
@@ -170,10 +214,11 @@ impl Observer for Progress {
         }
         self.bar.suspend(|| {
             eprintln!(
-                "mt: step {}: validation loss {:.4} ppl {:.2}{}",
+                "mt: step {}: validation loss {:.4} ppl {:.2}{}{}",
                 r.step,
                 r.loss,
                 r.ppl,
+                r.score.map(|b| format!(" BLEU {b:.2}")).unwrap_or_default(),
                 if r.improved { " (best, saved)" } else { "" }
             )
         });
@@ -267,8 +312,20 @@ pub fn run(common: &super::train::TrainArgs, opts: &NmtTrainOpts) -> anyhow::Res
         vocab.size(),
         train_pairs.len()
     );
+    let bleu_set = match &dev {
+        Some((s, t)) if !opts.no_valid_bleu => {
+            let mut sources = Vec::with_capacity(s.len());
+            for line in s {
+                let mut ids = vocab.encode(line)?;
+                ids.truncate(config.model.max_positions);
+                sources.push(ids);
+            }
+            Some((&vocab, sources, t.as_slice()))
+        }
+        _ => None,
+    };
     let mut progress =
-        Progress { bar: crate::progress::bar(settings.max_steps as u64, "training") };
+        Progress { bar: crate::progress::bar(settings.max_steps as u64, "training"), bleu_set };
     progress.bar.set_style(
         indicatif::ProgressStyle::with_template("{pos}/{len} [{bar:30}] {msg} eta {eta}")
             .expect("static template")
