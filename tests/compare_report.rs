@@ -74,6 +74,7 @@ fn tiny_comparison_writes_a_valid_report() {
     }
     assert!(report.plots.iter().any(|p| p == "bleu_by_length.png"));
     assert!(report.plots.iter().any(|p| p == "alignment_matrix.svg"));
+    assert!(report.plots.iter().any(|p| p == "nmt_learning_curve.png"));
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(md.contains("## BLEU by source length") && md.contains("## Alignment error rate"));
 }

@@ -418,9 +418,10 @@ fn pick_examples(src: &[String], refs: &[String], systems: &[SystemRun], k: usiz
         .collect()
 }
 
-/// The NMT learning curve from the model's `training_log.csv`, when it has one.
+/// The NMT learning curve (training and validation loss) from the model's
+/// `learning_curve.csv`, when it has one.
 fn learning_curve(model: &Path) -> anyhow::Result<Option<Vec<Series>>> {
-    let path = model.join("training_log.csv");
+    let path = model.join("learning_curve.csv");
     if !path.exists() {
         return Ok(None);
     }
@@ -430,7 +431,7 @@ fn learning_curve(model: &Path) -> anyhow::Result<Option<Vec<Series>>> {
     let find = |name: &str| cols.iter().position(|c| c.trim() == name);
     let Some(step) = find("step") else { return Ok(None) };
     let mut series = Vec::new();
-    for name in ["train_loss", "val_loss"] {
+    for name in ["loss", "valid_loss"] {
         let Some(c) = find(name) else { continue };
         let points: Vec<(f64, f64)> = lines[1..]
             .iter()
@@ -440,7 +441,8 @@ fn learning_curve(model: &Path) -> anyhow::Result<Option<Vec<Series>>> {
             })
             .collect();
         if !points.is_empty() {
-            series.push(Series { name: name.replace('_', " "), points });
+            let label = if name == "loss" { "training loss" } else { "validation loss" };
+            series.push(Series { name: label.to_string(), points });
         }
     }
     Ok(if series.is_empty() { None } else { Some(series) })
