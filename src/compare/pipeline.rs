@@ -208,6 +208,21 @@ pub fn run(opts: &CompareOptions, say: &mut dyn FnMut(&str)) -> anyhow::Result<R
     Ok(report)
 }
 
+/// `mt train --system SYSTEM` on the training split with the development split.
+fn train_args(system: &str, train: &SplitFiles, dev: &SplitFiles, model: &Path) -> Vec<OsString> {
+    let mut a = args(["train", "--system", system]);
+    for (flag, path) in [
+        ("--source", &train.source),
+        ("--target", &train.target),
+        ("--dev-source", &dev.source),
+        ("--dev-target", &dev.target),
+    ] {
+        a.extend([flag.into(), p(path)]);
+    }
+    a.extend(["--out".into(), p(model)]);
+    a
+}
+
 fn run_smt(
     opts: &CompareOptions,
     settings: &BudgetSettings,
@@ -217,19 +232,7 @@ fn run_smt(
     test: &SplitFiles,
     model: &Path,
 ) -> anyhow::Result<SystemRun> {
-    let mut a = args(["train", "--system", "smt"]);
-    a.extend([
-        "--source".into(),
-        p(&train.source),
-        "--target".into(),
-        p(&train.target),
-        "--dev-source".into(),
-        p(&dev.source),
-        "--dev-target".into(),
-        p(&dev.target),
-        "--out".into(),
-        p(model),
-    ]);
+    let mut a = train_args("smt", train, dev, model);
     a.extend(args(["--source-lang", &opts.src, "--target-lang", &opts.tgt]));
     threads(opts, &mut a);
     let mut train_seconds = runner.run("smt-train", &a, None)?;
@@ -295,19 +298,7 @@ fn run_nmt(
     test: &SplitFiles,
     model: &Path,
 ) -> anyhow::Result<SystemRun> {
-    let mut a = args(["train", "--system", "nmt"]);
-    a.extend([
-        "--source".into(),
-        p(&train.source),
-        "--target".into(),
-        p(&train.target),
-        "--dev-source".into(),
-        p(&dev.source),
-        "--dev-target".into(),
-        p(&dev.target),
-        "--out".into(),
-        p(model),
-    ]);
+    let mut a = train_args("nmt", train, dev, model);
     a.extend(settings.nmt_train.iter().map(OsString::from));
     threads(opts, &mut a);
     let train_seconds = runner.run("nmt-train", &a, None)?;
