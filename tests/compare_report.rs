@@ -77,4 +77,41 @@ fn tiny_comparison_writes_a_valid_report() {
     assert!(report.plots.iter().any(|p| p == "nmt_learning_curve.png"));
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(md.contains("## BLEU by source length") && md.contains("## Alignment error rate"));
+
+    // A second run loads the three trained models instead of training: no training stage
+    // runs, and the same models give the same translations and scores.
+    let again = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_mt"))
+        .args(["compare", "--budget", "tiny", "--threads", "2"])
+        .arg("--corpus")
+        .arg(root.join("corpora/multi30k"))
+        .arg("--hansards")
+        .arg(root.join("corpora/hansards-enfr"))
+        .arg("--smt-model")
+        .arg(out.path().join("smt-model"))
+        .arg("--nmt-model")
+        .arg(out.path().join("nmt-model"))
+        .arg("--hansards-nmt-model")
+        .arg(out.path().join("alignment/nmt-model"))
+        .arg("--out")
+        .arg(again.path())
+        .env("MT_NO_PROGRESS", "1")
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let logs: Vec<String> = std::fs::read_dir(again.path().join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!logs.iter().any(|l| l.contains("train")), "{logs:?}");
+    assert!(!again.path().join("smt-model").exists() && !again.path().join("nmt-model").exists());
+    let json = std::fs::read_to_string(again.path().join("report.json")).unwrap();
+    let loaded: Report = serde_json::from_str(&json).unwrap();
+    for (a, b) in report.systems.iter().zip(&loaded.systems) {
+        assert_eq!(a.bleu.score, b.bleu.score, "{}", a.name);
+        assert_eq!(a.train_seconds > 0.0, b.train_seconds > 0.0, "{}", a.name);
+    }
+    assert!(loaded.systems[1].description.contains("loaded from"));
+    let (x, y) = (report.alignment.unwrap(), loaded.alignment.unwrap());
+    assert_eq!(x.entries[1].aer, y.entries[1].aer);
 }

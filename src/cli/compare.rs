@@ -35,6 +35,17 @@ pub struct CompareArgs {
     /// Worker threads for each stage (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Use this trained `mt train --system smt` model directory instead of training (and
+    /// tuning) one; it must have been trained on the same training split.
+    #[arg(long, value_name = "DIR")]
+    pub smt_model: Option<PathBuf>,
+    /// Use this trained `mt train --system nmt` model directory instead of training one.
+    #[arg(long, value_name = "DIR")]
+    pub nmt_model: Option<PathBuf>,
+    /// Use this NMT model, trained on the lowercased Hansards bitext with the trial pairs
+    /// appended, for the attention AER instead of training one.
+    #[arg(long, value_name = "DIR")]
+    pub hansards_nmt_model: Option<PathBuf>,
 }
 
 /// Runs `mt compare`.
@@ -54,6 +65,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         exe,
         threads: args.threads,
         hansards: (args.hansards != "none").then(|| PathBuf::from(&args.hansards)),
+        smt_model: args.smt_model,
+        nmt_model: args.nmt_model,
+        hansards_nmt_model: args.hansards_nmt_model,
     };
     let start = std::time::Instant::now();
     let report = pipeline::run(&opts, &mut |step| {

@@ -54,11 +54,18 @@ pub struct CompareOptions {
     /// Directory with the Hansards bitext and trial gold, for the AER section
     /// (`None` leaves the section out).
     pub hansards: Option<PathBuf>,
+    /// A trained SMT model to load instead of training one.
+    pub smt_model: Option<PathBuf>,
+    /// A trained NMT model to load instead of training one.
+    pub nmt_model: Option<PathBuf>,
+    /// A trained Hansards NMT model for the attention AER instead of training one.
+    pub hansards_nmt_model: Option<PathBuf>,
 }
 
 /// One translation system's outputs and costs.
 struct SystemRun {
     name: String,
+    model: PathBuf,
     description: String,
     hyps: Vec<String>,
     train_seconds: f64,
@@ -96,14 +103,18 @@ pub fn run(opts: &CompareOptions, say: &mut dyn FnMut(&str)) -> anyhow::Result<R
     let dev_ref = read_lines(&dev.target, ReadOptions::default())?;
 
     // Step 2: SMT.
-    let smt_dir = opts.out.join("smt-model");
-    say("training the phrase-based system");
-    let smt = run_smt(opts, &settings, &runner, &train, &dev, &test, &smt_dir)?;
+    say(match opts.smt_model {
+        Some(_) => "loading the phrase-based system",
+        None => "training the phrase-based system",
+    });
+    let smt = run_smt(opts, &settings, &runner, &train, &dev, &test)?;
 
     // Step 3: NMT.
-    let nmt_dir = opts.out.join("nmt-model");
-    say("training the neural system");
-    let nmt = run_nmt(opts, &settings, &runner, &train, &dev, &test, &nmt_dir)?;
+    say(match opts.nmt_model {
+        Some(_) => "loading the neural system",
+        None => "training the neural system",
+    });
+    let nmt = run_nmt(opts, &settings, &runner, &train, &dev, &test)?;
 
     // Step 4: hybrid.
     say("rescoring the SMT n-best lists with the NMT model");
@@ -175,7 +186,7 @@ pub fn run(opts: &CompareOptions, say: &mut dyn FnMut(&str)) -> anyhow::Result<R
         &series,
     )?;
     plots.extend(["bleu_by_length.png".to_string(), "bleu_by_length.svg".to_string()]);
-    if let Some(curve) = learning_curve(&nmt_dir)? {
+    if let Some(curve) = learning_curve(&systems[1].model)? {
         plot::lines(
             &opts.out.join("nmt_learning_curve"),
             "NMT learning curve",
@@ -230,19 +241,34 @@ fn run_smt(
     train: &SplitFiles,
     dev: &SplitFiles,
     test: &SplitFiles,
-    model: &Path,
 ) -> anyhow::Result<SystemRun> {
-    let mut a = train_args("smt", train, dev, model);
-    a.extend(args(["--source-lang", &opts.src, "--target-lang", &opts.tgt]));
-    threads(opts, &mut a);
-    let mut train_seconds = runner.run("smt-train", &a, None)?;
-    if settings.mert {
-        let mut t = args(["tune", "--model"]);
-        t.extend([p(model), "--dev-source".into(), p(&dev.source)]);
-        t.extend(["--dev-target".into(), p(&dev.target)]);
-        threads(opts, &mut t);
-        train_seconds += runner.run("smt-tune", &t, None)?;
-    }
+    let (model, train_seconds, tuned) = match &opts.smt_model {
+        Some(dir) => {
+            let path = dir.join("manifest.json");
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("{} is not an smt model directory", dir.display()))?;
+            let m: crate::smt_model::Manifest = serde_json::from_str(&text)
+                .with_context(|| format!("{}: malformed manifest", path.display()))?;
+            let w = crate::smt_model::WeightsFile::read(&dir.join("weights.json"))?;
+            (dir.clone(), m.stage_seconds.iter().map(|s| s.1).sum::<f64>(), w.tuned)
+        }
+        None => {
+            let model = opts.out.join("smt-model");
+            let mut a = train_args("smt", train, dev, &model);
+            a.extend(args(["--source-lang", &opts.src, "--target-lang", &opts.tgt]));
+            threads(opts, &mut a);
+            let mut train_seconds = runner.run("smt-train", &a, None)?;
+            if settings.mert {
+                let mut t = args(["tune", "--model"]);
+                t.extend([p(&model), "--dev-source".into(), p(&dev.source)]);
+                t.extend(["--dev-target".into(), p(&dev.target)]);
+                threads(opts, &mut t);
+                train_seconds += runner.run("smt-tune", &t, None)?;
+            }
+            (model, train_seconds, settings.mert)
+        }
+    };
+    let model = model.as_path();
     let hyp_path = opts.out.join("hyp.smt.txt");
     let decode_seconds = decode(opts, runner, "smt", model, &test.source, &hyp_path, None)?;
     for (name, split) in [("dev", dev), ("test", test)] {
@@ -254,7 +280,9 @@ fn run_smt(
         description: "phrase-based: HMM alignment, grow-diag-final-and, phrases up to 7, \
                       Kneser-Ney LM, stack decoding"
             .to_string()
-            + if settings.mert { ", MERT-tuned" } else { ", untuned Moses weights" },
+            + if tuned { ", MERT-tuned" } else { ", untuned Moses weights" }
+            + &loaded_note(opts.smt_model.as_deref()),
+        model: model.to_owned(),
         hyps: read_output(&hyp_path, test.lines)?,
         train_seconds,
         decode_seconds,
@@ -296,22 +324,67 @@ fn run_nmt(
     train: &SplitFiles,
     dev: &SplitFiles,
     test: &SplitFiles,
-    model: &Path,
 ) -> anyhow::Result<SystemRun> {
-    let mut a = train_args("nmt", train, dev, model);
-    a.extend(settings.nmt_train.iter().map(OsString::from));
-    threads(opts, &mut a);
-    let train_seconds = runner.run("nmt-train", &a, None)?;
+    let (model, train_seconds, description) = match &opts.nmt_model {
+        Some(dir) => (
+            dir.clone(),
+            nmt_train_seconds(dir)?,
+            format!("attention encoder-decoder ({})", nmt_summary(dir)?) + &loaded_note(Some(dir)),
+        ),
+        None => {
+            let model = opts.out.join("nmt-model");
+            let mut a = train_args("nmt", train, dev, &model);
+            a.extend(settings.nmt_train.iter().map(OsString::from));
+            threads(opts, &mut a);
+            let train_seconds = runner.run("nmt-train", &a, None)?;
+            let what = format!("attention encoder-decoder ({})", settings.nmt_train.join(" "));
+            (model, train_seconds, what)
+        }
+    };
     let hyp_path = opts.out.join("hyp.nmt.txt");
-    let decode_seconds = decode(opts, runner, "nmt", model, &test.source, &hyp_path, None)?;
+    let decode_seconds = decode(opts, runner, "nmt", &model, &test.source, &hyp_path, None)?;
     Ok(SystemRun {
         name: "nmt".into(),
-        description: format!("attention encoder-decoder ({})", settings.nmt_train.join(" ")),
+        description,
         hyps: read_output(&hyp_path, test.lines)?,
         train_seconds,
         decode_seconds,
-        model_bytes: dir_bytes(model),
+        model_bytes: nmt_model_bytes(&model),
+        model,
     })
+}
+
+/// `, loaded from DIR` for a model the run did not train.
+fn loaded_note(dir: Option<&Path>) -> String {
+    dir.map(|d| format!(", loaded from {}", d.display())).unwrap_or_default()
+}
+
+/// Training seconds of a trained NMT model, from its checkpoint's state.
+fn nmt_train_seconds(dir: &Path) -> anyhow::Result<f64> {
+    let path = dir.join(nmt::checkpoint::CHECKPOINT_DIR).join("state.json");
+    let state: nmt::train::TrainState = nmt::checkpoint::read_json(&path)
+        .with_context(|| format!("{} has no training state", dir.display()))?;
+    Ok(state.seconds)
+}
+
+/// The architecture line of a trained NMT model's `config.json`.
+fn nmt_summary(dir: &Path) -> anyhow::Result<String> {
+    let saved: nmt::checkpoint::SavedConfig = nmt::checkpoint::read_json(&dir.join("config.json"))
+        .with_context(|| format!("{} is not an nmt model directory", dir.display()))?;
+    let m = &saved.model;
+    let mut line = format!(
+        "{:?}, embeddings {}, hidden {}, {} layer(s), vocabulary {}, dropout {}",
+        m.arch, m.emb_size, m.hidden_size, m.layers, m.vocab_size, m.dropout
+    );
+    if m.tied_embeddings {
+        line.push_str(", tied embeddings");
+    }
+    Ok(line.to_lowercase())
+}
+
+/// Bytes of what decoding an NMT model needs (the resume checkpoint left out).
+fn nmt_model_bytes(dir: &Path) -> u64 {
+    dir_bytes(dir).saturating_sub(dir_bytes(&dir.join(nmt::checkpoint::CHECKPOINT_DIR)))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -325,14 +398,14 @@ fn run_hybrid(
     smt: &SystemRun,
     nmt: &SystemRun,
 ) -> anyhow::Result<SystemRun> {
-    let nmt_model = opts.out.join("nmt-model");
+    let nmt_model = &nmt.model;
     let mut lists = Vec::new();
     let mut score_seconds = 0.0;
     for (name, split) in [("dev", dev), ("test", test)] {
         let nbest_path = opts.out.join(format!("nbest.{name}.txt"));
         let scores_path = opts.out.join(format!("nbest.{name}.nmt-scores.txt"));
         let mut a = args(["decode", "--system", "nmt", "--model"]);
-        a.extend([p(&nmt_model), "--input".into(), p(&split.source)]);
+        a.extend([p(nmt_model), "--input".into(), p(&split.source)]);
         a.extend(["--score-nbest".into(), p(&nbest_path), "--output".into(), p(&scores_path)]);
         threads(opts, &mut a);
         score_seconds += runner.run(&format!("nmt-score-{name}"), &a, None)?;
@@ -373,6 +446,7 @@ fn run_hybrid(
     data::write_lines(&opts.out.join("hyp.hybrid.txt"), &hyps)?;
     Ok(SystemRun {
         name: "hybrid".into(),
+        model: smt.model.clone(),
         description: format!(
             "SMT {}-best rescored with NMT log-probability, weight {lambda} tuned on dev \
              (dev BLEU {dev_bleu:.2})",
@@ -474,13 +548,19 @@ fn run_alignment(
     runner.run("hmm-align", &a, Some(&hmm_out))?;
 
     // NMT trained on the same bitext, attention argmax on the trial pairs.
-    let nmt_model = adir.join("nmt-model");
-    let mut t = args(["train", "--system", "nmt"]);
-    t.extend(["--source".into(), p(&en_path), "--target".into(), p(&fr_path)]);
-    t.extend(["--out".into(), p(&nmt_model)]);
-    t.extend(settings.nmt_train.iter().map(OsString::from));
-    threads(opts, &mut t);
-    runner.run("nmt-train-hansards", &t, None)?;
+    let nmt_model = match &opts.hansards_nmt_model {
+        Some(dir) => dir.clone(),
+        None => {
+            let nmt_model = adir.join("nmt-model");
+            let mut t = args(["train", "--system", "nmt"]);
+            t.extend(["--source".into(), p(&en_path), "--target".into(), p(&fr_path)]);
+            t.extend(["--out".into(), p(&nmt_model)]);
+            t.extend(settings.hansards_nmt_train.iter().map(OsString::from));
+            threads(opts, &mut t);
+            runner.run("nmt-train-hansards", &t, None)?;
+            nmt_model
+        }
+    };
     let (trial_en_path, trial_fr_path) = (adir.join("trial.en"), adir.join("trial.fr"));
     data::write_lines(&trial_en_path, &trial_en)?;
     data::write_lines(&trial_fr_path, &trial_fr)?;
