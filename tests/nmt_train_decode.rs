@@ -76,9 +76,21 @@ fn saved_and_loaded_weights_give_identical_output() {
     let device = nmt::device(false, None);
     let loaded = nmt::checkpoint::load_model(dir, &device).unwrap();
     let tmp = tempdir();
-    let copy = tmp.path().join("copy.bpk");
+    // The model directory's weights are a safetensors file: an 8-byte little-endian header
+    // length, then a JSON header naming every tensor with its dtype and shape.
+    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let tensors = header.as_object().unwrap();
+    assert!(tensors.keys().any(|k| k.starts_with("Lstm.enc_fwd.")), "{:?}", tensors.keys());
+    assert!(tensors.values().filter(|v| v.get("dtype").is_some()).all(|v| v["dtype"] == "F32"));
+    // Saved again (both formats) and reloaded, the weights give the same scores.
+    let copy = tmp.path().join("copy.safetensors");
     nmt::checkpoint::save_weights(&loaded.model, &copy).unwrap();
     let again = nmt::checkpoint::load_weights(&loaded.config.model, &copy, &device).unwrap();
+    let legacy = tmp.path().join("copy.bpk");
+    nmt::checkpoint::save_weights(&again, &legacy).unwrap();
+    let again = nmt::checkpoint::load_weights(&loaded.config.model, &legacy, &device).unwrap();
     let sources: Vec<Vec<u32>> =
         lines(TINY_DE).iter().map(|l| loaded.vocab.encode(l).unwrap()).collect();
     let tgt = nmt::model::id_tensor(&sources, Some(nmt::bpe::BOS), &device);

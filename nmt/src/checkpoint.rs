@@ -1,11 +1,14 @@
 //! The model directory: `config.json` (model and training settings), `tokenizer.json`
-//! (the HF tokenizer), `model.bpk` (the weights of the best model, burnpack), the resume
-//! checkpoint `checkpoint/` (last weights, Adam state, progress) and
-//! `learning_curve.csv`. Every file is written to a temporary name and renamed, so an
-//! interrupted run never leaves a half-written file.
+//! (the HF tokenizer), `model.safetensors` (the weights of the best model, readable by
+//! any safetensors reader, tensor names are the module paths such as
+//! `Lstm.enc_fwd.input.weight`), the resume checkpoint `checkpoint/` (last weights,
+//! Adam state, progress) and `learning_curve.csv`. Every file is written to a temporary
+//! name and renamed, so an interrupted run never leaves a half-written file.
 //!
-//! LIMITATION: weights are stored in burn's burnpack format, not safetensors, because
-//! burnpack keeps the parameter ids that the saved Adam state is keyed by.
+//! The resume checkpoint keeps its weights in burn's burnpack format (`.bpk`), which
+//! stores the parameter ids that the saved Adam state is keyed by; safetensors does not.
+//! Model directories written before safetensors (a `model.bpk` and no
+//! `model.safetensors`) still load.
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +26,9 @@ pub const CONFIG_FILE: &str = "config.json";
 /// Name of the tokenizer file.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
 /// Name of the weights of the best model.
-pub const WEIGHTS_FILE: &str = "model.bpk";
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// Name of the best model's weights in model directories written before safetensors.
+pub const LEGACY_WEIGHTS_FILE: &str = "model.bpk";
 /// Name of the resume checkpoint directory.
 pub const CHECKPOINT_DIR: &str = "checkpoint";
 /// Name of the learning-curve file.
@@ -60,12 +65,27 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomic(path, text.as_bytes())
 }
 
-/// Saves module weights to a burnpack file (written atomically by burnpack).
+fn is_safetensors(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "safetensors")
+}
+
+/// Saves module weights: safetensors when `path` ends in `.safetensors` (written to a
+/// temporary file and renamed), burnpack otherwise (written atomically by burnpack).
 pub fn save_weights(model: &Seq2Seq, path: &Path) -> Result<()> {
-    model.clone().save_file(path).map_err(|e| NmtError::BadModel {
+    let bad = |e: String| NmtError::BadModel {
         path: path.to_path_buf(),
-        message: format!("cannot write weights: {e:?}"),
-    })
+        message: format!("cannot write weights: {e}"),
+    };
+    if !is_safetensors(path) {
+        return model.clone().save_file(path).map_err(|e| bad(format!("{e:?}")));
+    }
+    use burn::store::{ModuleSnapshot, SafetensorsStore};
+    let tmp = path.with_extension("safetensors.tmp");
+    let mut store = SafetensorsStore::from_file(&tmp)
+        .metadata("producer", concat!("mt nmt ", env!("CARGO_PKG_VERSION")))
+        .overwrite(true);
+    model.save_into(&mut store).map_err(|e| bad(e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| NmtError::io(path, e))
 }
 
 /// Loads weights from `path` into a model built from `cfg` on `device`.
@@ -76,10 +96,41 @@ pub fn load_weights(cfg: &ModelConfig, path: &Path, device: &Device) -> Result<S
             message: "no such file (was the model trained?)".into(),
         });
     }
-    Seq2Seq::new(cfg, device).try_load_file(path).map_err(|e| NmtError::BadModel {
-        path: path.to_path_buf(),
-        message: format!("cannot load weights: {e:?}"),
-    })
+    let bad = |message: String| NmtError::BadModel { path: path.to_path_buf(), message };
+    if !is_safetensors(path) {
+        return Seq2Seq::new(cfg, device)
+            .try_load_file(path)
+            .map_err(|e| bad(format!("cannot load weights: {e:?}")));
+    }
+    use burn::store::{ModuleSnapshot, SafetensorsStore};
+    let mut model = Seq2Seq::new(cfg, device);
+    let mut store = SafetensorsStore::from_file(path);
+    let result =
+        model.load_from(&mut store).map_err(|e| bad(format!("cannot load weights: {e}")))?;
+    if let Some((name, _)) = result.missing.first() {
+        return Err(bad(format!(
+            "tensor {name} missing ({} of the model's tensors absent)",
+            result.missing.len()
+        )));
+    }
+    if let Some(name) = result.unused.first() {
+        return Err(bad(format!("tensor {name} is not part of this model")));
+    }
+    if let Some(e) = result.errors.first() {
+        return Err(bad(format!("{e:?}")));
+    }
+    Ok(model)
+}
+
+/// The best model's weights file in `dir`: `model.safetensors`, or `model.bpk` for a
+/// directory written before safetensors.
+pub fn weights_path(dir: &Path) -> PathBuf {
+    let legacy = dir.join(LEGACY_WEIGHTS_FILE);
+    if !dir.join(WEIGHTS_FILE).exists() && legacy.exists() {
+        legacy
+    } else {
+        dir.join(WEIGHTS_FILE)
+    }
 }
 
 /// A trained model ready for decoding.
@@ -106,6 +157,6 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<LoadedModel> {
             ),
         });
     }
-    let model = load_weights(&config.model, &dir.join(WEIGHTS_FILE), device)?;
+    let model = load_weights(&config.model, &weights_path(dir), device)?;
     Ok(LoadedModel { config, vocab, model })
 }

@@ -10,10 +10,12 @@
 //!
 //! Why each dependency is here: `burn` (pinned at 0.22.1, its API changes between minor
 //! versions) for tensors, automatic differentiation, layers and Adam, on its pure-Rust
-//! `flex` CPU backend; `tokenizers` (HF, without its C-backed defaults) to learn and apply
-//! BPE and to read and write `tokenizer.json`; `unicode-normalization` for NFC/NFKC;
-//! `rand` for the seeded batch order; `rayon` to size the CPU thread pool; `serde`/`serde_json` for the configuration and
-//! checkpoint files; `thiserror` for [`error::NmtError`]; `tracing` for diagnostics.
+//! `flex` CPU backend, and (its `store` and `safetensors` features) to write the weights
+//! as safetensors and the resume checkpoint as burnpack; `tokenizers` (HF, without its
+//! C-backed defaults) to learn and apply BPE and to read and write `tokenizer.json`;
+//! `unicode-normalization` for NFC/NFKC; `rand` for the seeded batch order; `rayon` to
+//! size the CPU thread pool; `serde`/`serde_json` for the configuration and checkpoint
+//! files; `thiserror` for [`error::NmtError`]; `tracing` for diagnostics.
 #![deny(missing_docs)]
 
 pub mod batch;

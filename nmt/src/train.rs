@@ -119,7 +119,7 @@ pub struct ValidReport {
     pub ppl: f64,
     /// The observer's score, if it gave one.
     pub score: Option<f64>,
-    /// True when this is the best model so far (saved as `model.bpk`).
+    /// True when this is the best model so far (saved as `model.safetensors`).
     pub improved: bool,
 }
 
