@@ -3,6 +3,8 @@
 
 mod nmt_support;
 
+use std::path::Path;
+
 use nmt_support::*;
 
 /// Measured: the tiny LSTM's smoothed-free training loss reaches about 0.01 after 300
@@ -176,9 +178,7 @@ fn transformer_learns_and_decodes() {
     assert_eq!(out.lines().count(), 20);
 }
 
-#[test]
-fn forced_attention_gives_one_link_per_target_word() {
-    let dir = overfit_lstm();
+fn check_forced_attention(dir: &Path) {
     let tmp = tempdir();
     let att = tmp.path().join("att.txt");
     let out = mt_ok(&[
@@ -216,6 +216,16 @@ fn forced_attention_gives_one_link_per_target_word() {
         let sum: f32 = row.split(' ').map(|x| x.parse::<f32>().unwrap()).sum();
         assert!((sum - 1.0).abs() < 0.01, "{row}");
     }
+}
+
+#[test]
+fn forced_attention_gives_one_link_per_target_word() {
+    check_forced_attention(overfit_lstm());
+}
+
+#[test]
+fn transformer_cross_attention_gives_one_link_per_target_word() {
+    check_forced_attention(small_transformer());
 }
 
 #[test]

@@ -127,6 +127,14 @@ fn top_k(logprobs: Tensor<2>, k: usize) -> Vec<Vec<(f32, u32)>> {
         .collect()
 }
 
+/// The rows of an `[R, S]` attention tensor.
+fn rows_of(attn: Tensor<2>) -> Vec<Vec<f32>> {
+    let [r, s] = attn.dims();
+    let flat: Vec<f32> =
+        attn.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
+    (0..r).map(|i| flat[i * s..(i + 1) * s].to_vec()).collect()
+}
+
 impl StepScorer for ModelScorer<'_> {
     fn step(&mut self, prev: &[u32], k: usize) -> StepOut {
         match (self.model, &self.mem, &mut self.state) {
@@ -136,11 +144,7 @@ impl StepScorer for ModelScorer<'_> {
                 let prev = Tensor::<1, Int>::from_data(TensorData::new(prev, [n]), &self.device);
                 let (lp, attn, next) = m.step(mem, state.clone(), prev);
                 *state = next;
-                let [r, s] = attn.dims();
-                let flat: Vec<f32> =
-                    attn.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
-                let attention = (0..r).map(|i| flat[i * s..(i + 1) * s].to_vec()).collect();
-                StepOut { top: top_k(lp, k), attention: Some(attention) }
+                StepOut { top: top_k(lp, k), attention: Some(rows_of(attn)) }
             }
             (Seq2Seq::Transformer(m), Memory::Transformer(mem), DecState::Prefix(prefixes)) => {
                 for (p, &t) in prefixes.iter_mut().zip(prev) {
@@ -148,8 +152,8 @@ impl StepScorer for ModelScorer<'_> {
                 }
                 let ids = id_tensor(prefixes, None, &self.device);
                 // Prefixes all have the same length, so the last column is every row's last.
-                let lp = m.step(mem, ids);
-                StepOut { top: top_k(lp, k), attention: None }
+                let (lp, attn) = m.step(mem, ids);
+                StepOut { top: top_k(lp, k), attention: Some(rows_of(attn)) }
             }
             _ => unreachable!("state comes from the same model"),
         }

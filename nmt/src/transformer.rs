@@ -6,12 +6,14 @@
 //! Decoding recomputes the decoder over the whole prefix at each step, which keeps beam
 //! reordering a plain row selection.
 //!
+//! The attention shown by `--attention` and turned into word alignments is the
+//! cross-attention of the last decoder layer, averaged over its heads (as fairseq and
+//! Marian report it for alignment).
+//!
 //! LIMITATION: decoding costs O(T²) decoder positions per sentence (no key/value cache).
-//! LIMITATION: burn's layers do not return attention weights, so `--attention` and
-//! `--alignments` have nothing to show for this architecture.
 
 use burn::module::Param;
-use burn::nn::attention::generate_autoregressive_mask;
+use burn::nn::attention::{generate_autoregressive_mask, MhaInput};
 use burn::nn::transformer::{
     TransformerDecoder, TransformerDecoderConfig, TransformerDecoderInput, TransformerEncoder,
     TransformerEncoderConfig, TransformerEncoderInput,
@@ -137,7 +139,10 @@ impl TransformerModel {
         let input = TransformerDecoderInput::new(x, mem.states.clone())
             .memory_mask_pad(mem.pad.clone())
             .target_mask_attn(generate_autoregressive_mask(b, t, &device));
-        let h = self.dec_norm.forward(self.decoder.forward(input));
+        self.project(self.dec_norm.forward(self.decoder.forward(input)))
+    }
+
+    fn project(&self, h: Tensor<3>) -> Tensor<3> {
         let w = match &self.output {
             Some(w) => w.val(),
             None => self.tgt_emb.weight.val().transpose(),
@@ -145,11 +150,116 @@ impl TransformerModel {
         h.matmul(w.unsqueeze_dim(0)) + self.output_bias.val().unsqueeze_dims(&[0, 1])
     }
 
+    /// Teacher-forced logits `[B, T, V]`, as [`Self::forward`], and the last decoder
+    /// layer's cross-attention averaged over heads `[B, T, S]`. The last layer is run here
+    /// step by step as burn's pre-norm layer runs it, because burn's layer keeps the
+    /// attention weights to itself.
+    pub fn forward_with_attention(
+        &self,
+        mem: &TransformerMemory,
+        tgt_in: Tensor<2, Int>,
+    ) -> (Tensor<3>, Tensor<3>) {
+        let [b, t] = tgt_in.dims();
+        let device = tgt_in.device();
+        let causal = generate_autoregressive_mask(b, t, &device);
+        let mut x = self.embed(&self.tgt_emb, tgt_in);
+        let n = self.decoder.layers.len();
+        if n > 1 {
+            let lower = TransformerDecoder {
+                layers: self.decoder.layers[..n - 1].to_vec(),
+                n_layers: n - 1,
+                ..self.decoder.clone()
+            };
+            let input = TransformerDecoderInput::new(x, mem.states.clone())
+                .memory_mask_pad(mem.pad.clone())
+                .target_mask_attn(causal.clone());
+            x = lower.forward(input);
+        }
+        let last = &self.decoder.layers[n - 1];
+        debug_assert!(last.norm_first, "the model is pre-norm");
+        let r = last.norm_3.forward(x.clone());
+        let ctx = last.self_attn.forward(MhaInput::self_attn(r).mask_attn(causal)).context;
+        let x = x + last.dropout.forward(ctx);
+        let r = last.norm_1.forward(x.clone());
+        let cross = last.cross_attn.forward(
+            MhaInput::new(r, mem.states.clone(), mem.states.clone()).mask_pad(mem.pad.clone()),
+        );
+        let x = x + last.dropout.forward(cross.context);
+        let r = last.norm_2.forward(x.clone());
+        let x = x.clone() + last.dropout.forward(last.pwff.forward(r));
+        let [_, _, _, s] = cross.weights.dims();
+        let attention = cross.weights.mean_dim(1).reshape([b, t, s]);
+        (self.project(self.dec_norm.forward(x)), attention)
+    }
+
     /// Log-probabilities `[R, V]` of the next token after the prefixes `prefix` `[R, t]`.
-    pub fn step(&self, mem: &TransformerMemory, prefix: Tensor<2, Int>) -> Tensor<2> {
+    /// and the last layer's head-averaged cross-attention `[R, S]` at that position.
+    pub fn step(&self, mem: &TransformerMemory, prefix: Tensor<2, Int>) -> (Tensor<2>, Tensor<2>) {
         let [r, t] = prefix.dims();
-        let logits = self.forward(mem, prefix);
+        let (logits, attention) = self.forward_with_attention(mem, prefix);
         let v = logits.dims()[2];
-        log_softmax(logits.slice([0..r, t - 1..t]).reshape([r, v]), 1)
+        let s = attention.dims()[2];
+        let lp = log_softmax(logits.slice([0..r, t - 1..t]).reshape([r, v]), 1);
+        (lp, attention.slice([0..r, t - 1..t]).reshape([r, s]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Arch, AttentionKind};
+    use crate::normalize::Normalization;
+
+    fn model(layers: usize, device: &Device) -> TransformerModel {
+        let cfg = ModelConfig {
+            arch: Arch::Transformer,
+            vocab_size: 13,
+            emb_size: 8,
+            hidden_size: 16,
+            layers,
+            heads: 2,
+            dropout: 0.0,
+            attention: AttentionKind::Dot,
+            tied_embeddings: false,
+            normalization: Normalization::None,
+            max_positions: 50,
+        };
+        device.seed(7);
+        TransformerModel::new(&cfg, device)
+    }
+
+    fn ids(rows: &[&[i64]], device: &Device) -> Tensor<2, Int> {
+        let t = rows[0].len();
+        let flat: Vec<i64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+        Tensor::from_data(TensorData::new(flat, [rows.len(), t]), device)
+    }
+
+    fn vec3(t: Tensor<3>) -> Vec<f32> {
+        t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn the_attention_pass_gives_the_same_logits_and_distributions() {
+        let device = Device::flex();
+        for layers in [1, 3] {
+            let m = model(layers, &device);
+            // The second source has two padding positions.
+            let mem = m.encode(ids(&[&[4, 5, 6, 7], &[8, 9, 0, 0]], &device), &[4, 2]);
+            let tgt = ids(&[&[1, 4, 5], &[1, 6, 7]], &device);
+            let plain = vec3(m.forward(&mem, tgt.clone()));
+            let (logits, attn) = m.forward_with_attention(&mem, tgt);
+            for (a, b) in plain.iter().zip(vec3(logits)) {
+                assert!((a - b).abs() < 1e-5, "{layers} layers: {a} vs {b}");
+            }
+            let attn = vec3(attn);
+            for (row_index, row) in attn.chunks(4).enumerate() {
+                let sum: f32 = row.iter().sum();
+                assert!((sum - 1.0).abs() < 1e-5, "row {row_index} sums to {sum}");
+                if row_index >= 3 {
+                    // Rows of the second sentence give the padding no attention.
+                    assert!(row[2] < 1e-6 && row[3] < 1e-6, "{row:?}");
+                }
+            }
+        }
     }
 }

@@ -62,7 +62,6 @@ fn word_alignment(
     attention: &[Vec<f32>],
 ) -> String {
     if src.is_empty() || tgt.is_empty() || attention.is_empty() {
-        // LIMITATION: the Transformer exposes no attention weights, so it gives no alignment.
         return String::new();
     }
     let sw = vocab.word_index(src);
