@@ -133,9 +133,10 @@ pub struct AlignArgs {
     #[arg(long, value_name = "DIR", conflicts_with = "save_model")]
     pub load_model: Option<PathBuf>,
     /// Memory for the per-pair cache of t-table slots (4 bytes per source x target
-    /// cell); a bigger corpus trains without it, hashing every lookup.
-    #[arg(long, value_name = "MB", default_value_t = 512)]
-    pub cache_mb: usize,
+    /// cell); the pairs past it hash every lookup (slower, same alignments)
+    /// [default: a quarter of the available memory, between 512 and 4096 MB].
+    #[arg(long, value_name = "MB")]
+    pub cache_mb: Option<usize>,
     /// Worker threads [default: all cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -191,7 +192,8 @@ impl AlignArgs {
         c.hmm_prior = (self.hmm_alpha > 0.0).then_some(self.hmm_alpha);
         c.hmm_p_null = self.hmm_p_null;
         c.hmm_max_jump = self.hmm_max_jump;
-        c.slot_cache_cells = self.cache_mb.saturating_mul(1 << 20) / 4;
+        let mb = self.cache_mb.unwrap_or_else(default_cache_mb);
+        c.slot_cache_cells = mb.saturating_mul(1 << 20) / 4;
         c
     }
 
@@ -434,4 +436,15 @@ pub fn write_links(out: &mut impl Write, links: &[Links]) -> std::io::Result<()>
         out.write_all(line.as_bytes())?;
     }
     Ok(())
+}
+
+/// The default slot-cache budget: a quarter of `MemAvailable` in `/proc/meminfo`, kept
+/// between 512 and 4096 MB (512 where the file cannot be read).
+fn default_cache_mb() -> usize {
+    let available_kb = std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("MemAvailable:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+    });
+    available_kb.map_or(512, |kb| (kb / 1024 / 4).clamp(512, 4096))
 }

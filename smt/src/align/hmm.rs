@@ -374,7 +374,8 @@ pub fn e_step(
             if cond.is_empty() || gen.is_empty() {
                 return;
             }
-            acc.log_likelihood += lattice.run(table, params, cond, gen, cache.map(|c| c.pair(k)));
+            acc.log_likelihood +=
+                lattice.run(table, params, cond, gen, cache.and_then(|c| c.pair(k)));
             lattice.collect(params, cond.len(), gen.len(), acc);
         },
         progress,

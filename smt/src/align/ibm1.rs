@@ -84,7 +84,7 @@ pub fn e_step<P: PositionPrior>(
             acc.probs.resize(n + 1, 0.0);
             acc.prior.resize(n + 1, 0.0);
             acc.slots.resize(n + 1, None);
-            let cached = cache.map(|c| c.pair(k));
+            let cached = cache.and_then(|c| c.pair(k));
             for (j, &g) in gen.iter().enumerate() {
                 prior.fill(j, gen.len(), n, &mut acc.prior);
                 let mut sum = 0.0;

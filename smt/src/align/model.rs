@@ -57,8 +57,8 @@ pub struct TrainConfig {
     pub hmm_p_null: f64,
     /// HMM jump widths with a class of their own.
     pub hmm_max_jump: usize,
-    /// Most cells (4 bytes each) of the per-pair slot cache; above it every E-step
-    /// hashes its lookups instead (slower, but memory stays at the table's size).
+    /// Most cells (4 bytes each) of the per-pair slot cache; the pairs past it hash their
+    /// lookups instead (slower, but memory stays at the table's size).
     pub slot_cache_cells: usize,
 }
 
@@ -181,7 +181,7 @@ pub fn train(
 ) -> DirectionalModel {
     let mut table = TTable::from_cooccurrence(view);
     let cache = SlotCache::build(&table, view, config.slot_cache_cells);
-    let cache = cache.as_ref();
+    let cache = Some(&cache);
     let words = view.trained_gen_words().max(1) as f64;
     let progress = |n: u64| observer.sentences_done(n);
     let report = |stage, iteration, ll: f64, null: f64, tension, start: Instant| {
@@ -309,6 +309,42 @@ mod tests {
         for (_, row) in m.table.rows() {
             let sum: f64 = row.iter().map(|(_, p)| p).sum();
             assert!((sum - 1.0).abs() < 1e-9, "{sum}");
+        }
+    }
+
+    #[test]
+    fn a_partial_or_absent_slot_cache_trains_the_same_model() {
+        let c = synthetic();
+        let cells: usize = (0..c.view(Direction::Forward).len())
+            .map(|k| {
+                let (cond, gen) = c.view(Direction::Forward).pair(k);
+                (cond.len() + 1) * gen.len()
+            })
+            .sum();
+        for kind in [ModelKind::Ibm2, ModelKind::Hmm] {
+            let mut config = TrainConfig::new(kind);
+            let (full, full_stats) = run(&config);
+            for budget in [0, cells / 3] {
+                config.slot_cache_cells = budget;
+                let cache = SlotCache::build(
+                    &TTable::from_cooccurrence(c.view(Direction::Forward)),
+                    c.view(Direction::Forward),
+                    budget,
+                );
+                assert!(cache.covered() < 300, "{budget}: {} pairs", cache.covered());
+                assert_eq!(cache.pair(cache.covered()), None);
+                let (m, stats) = run(&config);
+                for (a, b) in full_stats.iter().zip(&stats) {
+                    let d = (a.log_likelihood - b.log_likelihood).abs();
+                    assert!(d <= 1e-9 * a.log_likelihood.abs(), "{kind:?} {budget}: {a:?} {b:?}");
+                }
+                for ((_, ra), (_, rb)) in full.table.rows().zip(m.table.rows()) {
+                    for ((ga, pa), (gb, pb)) in ra.iter().zip(rb.iter()) {
+                        assert_eq!(ga, gb);
+                        assert!((pa - pb).abs() < 1e-12, "{kind:?} {budget}: {pa} vs {pb}");
+                    }
+                }
+            }
         }
     }
 

@@ -189,10 +189,13 @@ impl TTable {
     }
 }
 
-/// The t-table slot of every cell of every training pair, looked up once: an E-step
-/// then reads slots in memory order instead of hashing each (cond, gen) pair.
+/// The t-table slot of every cell of the training pairs, looked up once: an E-step then
+/// reads slots in memory order instead of hashing each (cond, gen) pair.
 ///
-/// Costs 4 bytes per cell ((I + 1) x J per pair), so it is built only within a budget.
+/// Costs 4 bytes per cell ((I + 1) x J per pair), so it covers the pairs from the first
+/// on while they fit in a budget; the pairs after it hash their lookups (about 1.6x
+/// slower per cell). Time therefore grows smoothly with the corpus, with no cliff where
+/// the cache stops fitting.
 #[derive(Debug, Clone, Default)]
 pub struct SlotCache {
     starts: Vec<usize>,
@@ -203,26 +206,25 @@ pub struct SlotCache {
 pub const NO_SLOT: u32 = u32::MAX;
 
 impl SlotCache {
-    /// The cache for `view`, or `None` when it would exceed `max_cells` cells.
-    // LIMITATION: without the cache every lookup is hashed, about 1.6x slower per cell.
-    pub fn build(table: &TTable, view: DirectedView<'_>, max_cells: usize) -> Option<Self> {
+    /// The cache of the leading pairs of `view` that fit in `max_cells` cells.
+    pub fn build(table: &TTable, view: DirectedView<'_>, max_cells: usize) -> Self {
         let mut starts = Vec::with_capacity(view.len() + 1);
         let mut total = 0usize;
         starts.push(0);
         for k in 0..view.len() {
             let (c, g) = view.pair(k);
-            if !c.is_empty() {
-                total += (c.len() + 1) * g.len();
+            let cells = if c.is_empty() { 0 } else { (c.len() + 1) * g.len() };
+            if total + cells > max_cells {
+                break;
             }
+            total += cells;
             starts.push(total);
         }
-        if total > max_cells {
-            return None;
-        }
+        let covered = starts.len() - 1;
         let mut cells = vec![NO_SLOT; total];
-        let mut parts: Vec<(usize, &mut [u32])> = Vec::with_capacity(view.len());
+        let mut parts: Vec<(usize, &mut [u32])> = Vec::with_capacity(covered);
         let mut rest = &mut cells[..];
-        for k in 0..view.len() {
+        for k in 0..covered {
             let (part, r) = rest.split_at_mut(starts[k + 1] - starts[k]);
             parts.push((k, part));
             rest = r;
@@ -236,13 +238,19 @@ impl SlotCache {
                 }
             }
         });
-        Some(Self { starts, cells })
+        Self { starts, cells }
     }
 
-    /// The slots of pair `k`, row by row (`(I + 1) x J`, NULL last in each row).
+    /// Pairs covered (pairs `0..covered()`).
+    pub fn covered(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    /// The slots of pair `k`, row by row (`(I + 1) x J`, NULL last in each row), or
+    /// `None` when the pair is past the cache.
     #[inline]
-    pub fn pair(&self, k: usize) -> &[u32] {
-        &self.cells[self.starts[k]..self.starts[k + 1]]
+    pub fn pair(&self, k: usize) -> Option<&[u32]> {
+        (k + 1 < self.starts.len()).then(|| &self.cells[self.starts[k]..self.starts[k + 1]])
     }
 }
 
