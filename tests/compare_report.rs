@@ -1,6 +1,7 @@
 //! End-to-end: `mt compare --budget tiny` on the shipped Multi30k and Hansards files
 //! writes a complete, valid report.
 
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 
@@ -18,9 +19,8 @@ fn assert_svg(path: &Path) {
     assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"), "{}", path.display());
 }
 
-#[test]
-fn tiny_comparison_writes_a_valid_report() {
-    let out = tempfile::tempdir().unwrap();
+/// Runs `mt compare --budget tiny` on the shipped corpora into `out`; returns its stdout.
+fn tiny_compare(out: &Path, extra: &[OsString]) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let status = Command::new(env!("CARGO_BIN_EXE_mt"))
         .args(["compare", "--budget", "tiny", "--threads", "2"])
@@ -28,13 +28,20 @@ fn tiny_comparison_writes_a_valid_report() {
         .arg(root.join("corpora/multi30k"))
         .arg("--hansards")
         .arg(root.join("corpora/hansards-enfr"))
+        .args(extra)
         .arg("--out")
-        .arg(out.path())
+        .arg(out)
         .env("MT_NO_PROGRESS", "1")
         .output()
         .unwrap();
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-    let stdout = String::from_utf8(status.stdout).unwrap();
+    String::from_utf8(status.stdout).unwrap()
+}
+
+#[test]
+fn tiny_comparison_writes_a_valid_report() {
+    let out = tempfile::tempdir().unwrap();
+    let stdout = tiny_compare(out.path(), &[]);
     assert!(
         stdout.contains("| smt |") && stdout.contains("| nmt |") && stdout.contains("| hybrid |")
     );
@@ -81,24 +88,18 @@ fn tiny_comparison_writes_a_valid_report() {
     // A second run loads the three trained models instead of training: no training stage
     // runs, and the same models give the same translations and scores.
     let again = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_mt"))
-        .args(["compare", "--budget", "tiny", "--threads", "2"])
-        .arg("--corpus")
-        .arg(root.join("corpora/multi30k"))
-        .arg("--hansards")
-        .arg(root.join("corpora/hansards-enfr"))
-        .arg("--smt-model")
-        .arg(out.path().join("smt-model"))
-        .arg("--nmt-model")
-        .arg(out.path().join("nmt-model"))
-        .arg("--hansards-nmt-model")
-        .arg(out.path().join("alignment/nmt-model"))
-        .arg("--out")
-        .arg(again.path())
-        .env("MT_NO_PROGRESS", "1")
-        .output()
-        .unwrap();
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let model = |name: &str| out.path().join(name).into_os_string();
+    tiny_compare(
+        again.path(),
+        &[
+            "--smt-model".into(),
+            model("smt-model"),
+            "--nmt-model".into(),
+            model("nmt-model"),
+            "--hansards-nmt-model".into(),
+            model("alignment/nmt-model"),
+        ],
+    );
     let logs: Vec<String> = std::fs::read_dir(again.path().join("logs"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

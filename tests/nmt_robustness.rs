@@ -165,3 +165,83 @@ fn unknown_characters_and_long_sources_never_crash() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 2") && err.contains("truncated"), "{err}");
 }
+
+/// Trains a tiny model of `arch` with `extra` options replacing the defaults.
+fn tiny_model(dir: &std::path::Path, arch: &str, steps: &str, extra: &[(&str, &str)]) {
+    let d = dir.to_str().unwrap();
+    let mut args = tiny_train_args(d, arch, steps);
+    for (flag, value) in extra {
+        match args.iter().position(|a| a == flag) {
+            Some(i) => args[i + 1] = value,
+            None => args.extend([*flag, *value]),
+        }
+    }
+    mt_ok(&args);
+}
+
+#[test]
+fn decoding_a_model_trained_with_dropout_is_deterministic() {
+    let tmp = tempdir();
+    for arch in ["lstm", "transformer"] {
+        let dir = tmp.path().join(arch);
+        tiny_model(&dir, arch, "30", &[("--dropout", "0.5")]);
+        let runs: Vec<Vec<String>> = (0..3)
+            .map(|_| decode_lines(&dir, &std::fs::read_to_string(TINY_DE).unwrap(), &[]))
+            .collect();
+        assert_eq!(runs[0], runs[1], "{arch}");
+        assert_eq!(runs[0], runs[2], "{arch}");
+    }
+}
+
+#[test]
+fn a_transformer_stops_at_its_last_position() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("t");
+    tiny_model(&dir, "transformer", "5", &[("--max-subwords", "12")]);
+    let long = vec!["Hund"; 40].join(" ");
+    // Plain decoding: the default length cap (1.5 x source + 5) passes the 12 positions.
+    let out = decode_lines(&dir, &format!("{long}\nEin Mädchen\n"), &["--beam-size", "2"]);
+    assert_eq!(out.len(), 3, "{out:?}");
+    // Forced decoding of a target longer than the positions: truncated, with a warning.
+    let inp = write(tmp.path(), "src.txt", &format!("{long}\n"));
+    let tgt = write(tmp.path(), "tgt.txt", &format!("{long}\n"));
+    let res = mt(&[
+        "decode",
+        "--system",
+        "nmt",
+        "--model",
+        dir.to_str().unwrap(),
+        "--input",
+        inp.to_str().unwrap(),
+        "--force-target",
+        tgt.to_str().unwrap(),
+        "--alignments",
+    ]);
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(err.contains("tgt.txt line 1: target of"), "{err}");
+}
+
+#[test]
+fn attention_matrices_have_their_own_sentence_width() {
+    let dir = overfit_lstm();
+    let tmp = tempdir();
+    let att = tmp.path().join("att.txt");
+    // Sentences of different lengths in one batch.
+    decode_lines(
+        dir,
+        "Ein Hund\nEin Mann in einem blauen Hemd steht auf einer Leiter\n",
+        &["--attention", att.to_str().unwrap()],
+    );
+    let text = std::fs::read_to_string(&att).unwrap();
+    let blocks: Vec<&str> = text.split("\n\n").filter(|b| !b.trim().is_empty()).collect();
+    assert_eq!(blocks.len(), 2);
+    for block in blocks {
+        let mut rows = block.lines();
+        let header = rows.next().unwrap();
+        let width = header.split(" ||| ").nth(1).unwrap().split(' ').count();
+        for row in rows {
+            assert_eq!(row.split(' ').count(), width, "{header}: {row}");
+        }
+    }
+}

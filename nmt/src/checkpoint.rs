@@ -157,6 +157,7 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<LoadedModel> {
             ),
         });
     }
-    let model = load_weights(&config.model, &weights_path(dir), device)?;
+    // In evaluation mode: dropout off whatever the device.
+    let model = load_weights(&config.model, &weights_path(dir), device)?.valid();
     Ok(LoadedModel { config, vocab, model })
 }

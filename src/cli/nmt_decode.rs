@@ -6,7 +6,8 @@
 //! subwords) is truncated to it, with a warning naming the line. The output may have up
 //! to `--max-length-ratio` × source subwords + 5 subwords; a hypothesis that reaches that
 //! length unfinished is still returned (flagged `Finished= 0` in n-best output);
-//! `--max-output-length` caps that length absolutely.
+//! `--max-output-length` caps that length absolutely, and a Transformer's outputs stop at
+//! its `max_positions` (forced targets are truncated there, with a warning).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -128,9 +129,30 @@ pub fn run(common: &super::decode::DecodeArgs, opts: &NmtDecodeOpts) -> anyhow::
         }
         sources.push(ids);
     }
-    let targets: Option<Vec<Vec<u32>>> = match &forced_targets {
-        Some(t) => Some(t.iter().map(|l| vocab.encode(l)).collect::<Result<_, _>>()?),
-        None => None,
+    // The Transformer's positions end at `max_positions`: its outputs stop there.
+    let out_cap = match loaded.config.model.arch {
+        nmt::config::Arch::Transformer => max_pos,
+        nmt::config::Arch::Lstm => usize::MAX,
+    };
+    let targets: Option<Vec<Vec<u32>>> = match (&forced_targets, &opts.force_target) {
+        (Some(t), Some(path)) => {
+            let mut ids = Vec::with_capacity(t.len());
+            for (k, l) in t.iter().enumerate() {
+                let mut v = vocab.encode(l)?;
+                if v.len() > out_cap {
+                    eprintln!(
+                        "mt: warning: {} line {}: target of {} subwords truncated to {out_cap}",
+                        path.display(),
+                        k + 1,
+                        v.len()
+                    );
+                    v.truncate(out_cap);
+                }
+                ids.push(v);
+            }
+            Some(ids)
+        }
+        _ => None,
     };
     // Decode by length so that batches hold similar lengths; output keeps input order.
     let mut order: Vec<usize> = (0..sources.len()).filter(|&i| !sources[i].is_empty()).collect();
@@ -148,7 +170,7 @@ pub fn run(common: &super::decode::DecodeArgs, opts: &NmtDecodeOpts) -> anyhow::
                 .iter()
                 .map(|s| {
                     let by_ratio = (opts.max_length_ratio * s.len() as f32).ceil() as usize + 5;
-                    by_ratio.min(opts.max_output_length.unwrap_or(usize::MAX))
+                    by_ratio.min(opts.max_output_length.unwrap_or(usize::MAX)).min(out_cap)
                 })
                 .collect();
             if opts.beam_size <= 1 {
@@ -225,7 +247,9 @@ pub fn run(common: &super::decode::DecodeArgs, opts: &NmtDecodeOpts) -> anyhow::
                 vocab.pieces(&h.tokens).join(" ")
             )?;
             for row in &h.attention {
-                let cells: Vec<String> = row.iter().map(|x| format!("{x:.4}")).collect();
+                // Rows carry the batch's padding columns: keep this sentence's own.
+                let cells: Vec<String> =
+                    row.iter().take(sources[k].len()).map(|x| format!("{x:.4}")).collect();
                 writeln!(a, "{}", cells.join(" "))?;
             }
             writeln!(a)?;
