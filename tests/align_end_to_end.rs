@@ -125,3 +125,19 @@ fn a_saved_model_aligns_exactly_as_the_in_memory_one() {
         }
     }
 }
+
+#[test]
+fn two_threads_give_the_same_alignments_on_every_run() {
+    let dir = setup(3000);
+    let d = dir.path();
+    for model in ["ibm1", "ibm2", "hmm"] {
+        let runs: Vec<String> = (0..3)
+            .map(|r| {
+                let out = format!("{model}.{r}");
+                align(d, &out, &["--model", model, "--threads", "2", "-q"]);
+                std::fs::read_to_string(d.join(&out)).unwrap()
+            })
+            .collect();
+        assert!(runs[0] == runs[1] && runs[1] == runs[2], "{model}: runs differ");
+    }
+}

@@ -1,22 +1,45 @@
-//! The parallel E-step driver: sentences are spread over rayon's threads, each thread
-//! adds into its own accumulator, and the accumulators are merged at the end.
+//! The parallel E-step driver: the sentences are cut into one contiguous block per
+//! thread, balanced by their cost (source x target cells), each block adds into its own
+//! accumulator, and the accumulators are merged in block order.
 //!
-//! One accumulator per thread (not per rayon task) keeps memory at
-//! `threads x table size`, whatever the number of sentences.
-
-use std::sync::Mutex;
+//! Fixed blocks make every floating-point sum happen in the same order on every run, so a
+//! run's output depends only on its input and its thread count (work stealing over small
+//! chunks would let the scheduler decide which accumulator a sentence lands in). One
+//! accumulator per thread keeps memory at `threads x table size`.
 
 use rayon::prelude::*;
 
-/// Sentences handed to a thread at a time.
+/// Sentences between two progress reports.
 const CHUNK: usize = 256;
 
-/// Runs `work(acc, k)` for every sentence `k < n` and returns the per-thread
-/// accumulators that were used; `progress(done)` is called after each chunk.
+/// Block boundaries: `blocks + 1` increasing indices from 0 to `n` that cut the
+/// sentences into runs of about equal total `cost`.
+fn balanced_bounds(n: usize, blocks: usize, cost: &(dyn Fn(usize) -> usize + Sync)) -> Vec<usize> {
+    let costs: Vec<usize> = (0..n).map(|k| cost(k).max(1)).collect();
+    let total: usize = costs.iter().sum();
+    let mut bounds = vec![0];
+    let mut acc = 0usize;
+    for (k, c) in costs.iter().enumerate() {
+        acc += c;
+        let b = bounds.len();
+        if b < blocks && acc * blocks >= total * b {
+            bounds.push(k + 1);
+        }
+    }
+    while bounds.len() <= blocks {
+        bounds.push(n);
+    }
+    bounds
+}
+
+/// Runs `work(acc, k)` for every sentence `k < n` and returns the accumulators in block
+/// order; `cost(k)` weighs sentence `k` for the split and `progress(done)` is called
+/// every few hundred sentences.
 pub(crate) fn accumulate<A, M, W>(
     n: usize,
     make: M,
     work: W,
+    cost: &(dyn Fn(usize) -> usize + Sync),
     progress: &(dyn Fn(u64) + Sync),
 ) -> Vec<A>
 where
@@ -25,19 +48,22 @@ where
     W: Fn(&mut A, usize) + Sync,
 {
     let threads = rayon::current_num_threads().max(1);
-    let slots: Vec<Mutex<Option<A>>> = (0..threads).map(|_| Mutex::new(None)).collect();
-    (0..n.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
-        let t = rayon::current_thread_index().unwrap_or(0) % threads;
-        // Only thread `t` ever locks slot `t`, so the lock is never contended.
-        let mut guard = slots[t].lock().unwrap_or_else(|e| e.into_inner());
-        let acc = guard.get_or_insert_with(&make);
-        let end = ((c + 1) * CHUNK).min(n);
-        for k in c * CHUNK..end {
-            work(acc, k);
-        }
-        progress((end - c * CHUNK) as u64);
-    });
-    slots.into_iter().filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).collect()
+    let bounds = balanced_bounds(n, threads, cost);
+    (0..threads)
+        .into_par_iter()
+        .filter(|&b| bounds[b] < bounds[b + 1])
+        .map(|b| {
+            let mut acc = make();
+            for start in (bounds[b]..bounds[b + 1]).step_by(CHUNK) {
+                let end = (start + CHUNK).min(bounds[b + 1]);
+                for k in start..end {
+                    work(&mut acc, k);
+                }
+                progress((end - start) as u64);
+            }
+            acc
+        })
+        .collect()
 }
 
 /// Adds `others` into `into`, element by element, in parallel.
@@ -66,5 +92,44 @@ impl Totals {
     pub(crate) fn add(&mut self, o: &Totals) {
         self.log_likelihood += o.log_likelihood;
         self.null_count += o.null_count;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_cover_every_sentence_once_and_balance_the_cost() {
+        let cost = |k: usize| 1 + (k * 7919) % 13;
+        for (n, blocks) in [(0, 2), (1, 4), (10, 3), (1000, 2), (1000, 7)] {
+            let b = balanced_bounds(n, blocks, &cost);
+            assert_eq!(b.len(), blocks + 1);
+            assert_eq!((b[0], b[blocks]), (0, n));
+            assert!(b.windows(2).all(|w| w[0] <= w[1]), "{b:?}");
+            if n == 1000 {
+                let total: usize = (0..n).map(cost).sum();
+                for w in b.windows(2) {
+                    let part: usize = (w[0]..w[1]).map(cost).sum();
+                    assert!(part.abs_diff(total / blocks) <= 13, "{part} of {total}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_input_sums_in_the_same_order() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let values: Vec<f64> = (0..5000).map(|k| 1.0 / (1.0 + k as f64)).collect();
+        let run = || {
+            pool.install(|| {
+                accumulate(values.len(), || 0.0f64, |a, k| *a += values[k], &|_| 1, &|_| {})
+            })
+        };
+        let first = run();
+        assert_eq!(first.len(), 3);
+        for _ in 0..20 {
+            assert_eq!(run(), first);
+        }
     }
 }

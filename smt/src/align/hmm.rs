@@ -378,6 +378,10 @@ pub fn e_step(
                 lattice.run(table, params, cond, gen, cache.and_then(|c| c.pair(k)));
             lattice.collect(params, cond.len(), gen.len(), acc);
         },
+        &|k| {
+            let (cond, gen) = view.pair(k);
+            (cond.len() + 1) * gen.len()
+        },
         progress,
     );
     let mut accs: Vec<HmmCounts> = accs.into_iter().map(|(a, _)| a).collect();

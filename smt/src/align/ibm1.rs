@@ -116,6 +116,10 @@ pub fn e_step<P: PositionPrior>(
                 }
             }
         },
+        &|k| {
+            let (cond, gen) = view.pair(k);
+            (cond.len() + 1) * gen.len()
+        },
         progress,
     );
     merge(accs, table.len())
