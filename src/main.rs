@@ -6,12 +6,19 @@
 use clap::Parser;
 
 fn main() {
-    let cli = mt::cli::Cli::parse();
+    let cli = match mt::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            eprintln!("mt: error: {}", mt::cli::usage_error_line(&e.to_string()));
+            std::process::exit(2);
+        }
+    };
     if let Err(err) = mt::cli::run(cli) {
         if is_broken_pipe(&err) {
             std::process::exit(0);
         }
-        eprintln!("mt: error: {err:#}");
+        eprintln!("mt: error: {}", mt::cli::error_line(&err));
         std::process::exit(2);
     }
 }

@@ -48,15 +48,14 @@ pub enum TextError {
         source: io::Error,
     },
     /// A line is not valid UTF-8.
-    #[error(
-        "{path}:{line}: invalid UTF-8 at byte {offset} of the line \
-         (convert the file to UTF-8, or pass --lossy-utf8)"
-    )]
+    #[error("{path}:{line}: invalid UTF-8 at byte {offset} of the line ({hint})")]
     Utf8 {
         /// The path as given.
         path: String,
         /// 1-based line number.
         line: usize,
+        /// What to do about it.
+        hint: &'static str,
         /// 0-based byte offset of the first invalid byte within the line.
         offset: usize,
     },
@@ -69,11 +68,13 @@ pub struct ReadOptions {
     pub strip_bom: bool,
     /// Replace invalid UTF-8 with U+FFFD instead of failing.
     pub lossy_utf8: bool,
+    /// The command has a `--lossy-utf8` option (the UTF-8 error then suggests it).
+    pub offers_lossy: bool,
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        Self { strip_bom: true, lossy_utf8: false }
+        Self { strip_bom: true, lossy_utf8: false, offers_lossy: false }
     }
 }
 
@@ -191,6 +192,11 @@ impl LineReader {
             Err(e) => Err(TextError::Utf8 {
                 path: self.name.clone(),
                 line: self.line,
+                hint: if self.opts.offers_lossy {
+                    "convert the file to UTF-8, or pass --lossy-utf8"
+                } else {
+                    "convert the file to UTF-8"
+                },
                 offset: start + e.valid_up_to(),
             }),
         })
@@ -269,11 +275,11 @@ mod tests {
         let mut r = reader(b"ok\ncaf\xe9\n", ReadOptions::default());
         r.next_line().unwrap().unwrap();
         let err = r.next_line().unwrap().unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "t:2: invalid UTF-8 at byte 3 of the line \
-             (convert the file to UTF-8, or pass --lossy-utf8)"
-        );
+        assert_eq!(err, "t:2: invalid UTF-8 at byte 3 of the line (convert the file to UTF-8)");
+        let offers = ReadOptions { offers_lossy: true, ..Default::default() };
+        let mut r = reader(b"caf\xe9\n", offers);
+        let err = r.next_line().unwrap().unwrap_err().to_string();
+        assert!(err.ends_with("(convert the file to UTF-8, or pass --lossy-utf8)"), "{err}");
         let lossy = ReadOptions { lossy_utf8: true, ..Default::default() };
         let mut r = reader(b"caf\xe9\n", lossy);
         assert_eq!(r.next_line().unwrap().unwrap(), "caf\u{fffd}");

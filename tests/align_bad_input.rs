@@ -227,3 +227,15 @@ fn a_sentence_of_2000_tokens_is_aligned() {
         }));
     }
 }
+
+#[test]
+fn a_bad_option_value_is_one_line_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["align", "--cache-mb", "abc"][..], &["align", "--no-such-option"][..]] {
+        let o = mt(args, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("mt: error: ") && err.contains("--help"), "{err}");
+    }
+}

@@ -115,4 +115,50 @@ fn tiny_comparison_writes_a_valid_report() {
     assert!(loaded.systems[1].description.contains("loaded from"));
     let (x, y) = (report.alignment.unwrap(), loaded.alignment.unwrap());
     assert_eq!(x.entries[1].aer, y.entries[1].aer);
+
+    // A model of another language pair is refused before any stage runs.
+    let third = tempfile::tempdir().unwrap();
+    let o = compare_fails(
+        &third.path().join("r"),
+        &["--pair".into(), "en-de".into(), "--smt-model".into(), model("smt-model")],
+    );
+    assert!(o.contains("translates de-en, but --pair is en-de"), "{o}");
+}
+
+/// Runs a tiny compare that must fail at once; returns its one-line error.
+fn compare_fails(out: &Path, extra: &[OsString]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_mt"))
+        .args(["compare", "--budget", "tiny"])
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .env("MT_NO_PROGRESS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!out.exists(), "nothing is written before the models are checked");
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("mt: error: "), "{err}");
+    err
+}
+
+#[test]
+fn bad_model_directories_are_refused_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("report");
+    let missing = tmp.path().join("no-such-model");
+    for flag in ["--smt-model", "--nmt-model", "--hansards-nmt-model"] {
+        let err = compare_fails(&out, &[flag.into(), missing.clone().into_os_string()]);
+        assert!(err.contains("no-such-model"), "{flag}: {err}");
+    }
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let err = compare_fails(&out, &["--nmt-model".into(), empty.into_os_string()]);
+    assert!(err.contains("is not an nmt model directory"), "{err}");
+    let err = compare_fails(
+        &out,
+        &["--hansards".into(), "none".into(), "--hansards-nmt-model".into(), missing.into()],
+    );
+    assert!(err.contains("no-such-model") || err.contains("--hansards is none"), "{err}");
 }

@@ -105,8 +105,12 @@ pub fn load_weights(cfg: &ModelConfig, path: &Path, device: &Device) -> Result<S
     use burn::store::{ModuleSnapshot, SafetensorsStore};
     let mut model = Seq2Seq::new(cfg, device);
     let mut store = SafetensorsStore::from_file(path);
-    let result =
-        model.load_from(&mut store).map_err(|e| bad(format!("cannot load weights: {e}")))?;
+    let result = model.load_from(&mut store).map_err(|e| {
+        // The store's message is a multi-line table; its first line says what failed.
+        let text = e.to_string();
+        let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+        bad(format!("cannot load weights (not weights of this model?): {first}"))
+    })?;
     if let Some((name, _)) = result.missing.first() {
         return Err(bad(format!(
             "tensor {name} missing ({} of the model's tensors absent)",
@@ -117,7 +121,7 @@ pub fn load_weights(cfg: &ModelConfig, path: &Path, device: &Device) -> Result<S
         return Err(bad(format!("tensor {name} is not part of this model")));
     }
     if let Some(e) = result.errors.first() {
-        return Err(bad(format!("{e:?}")));
+        return Err(bad(format!("not weights of this model: {e}")));
     }
     Ok(model)
 }

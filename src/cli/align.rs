@@ -335,7 +335,8 @@ pub fn run(args: AlignArgs) -> anyhow::Result<()> {
 }
 
 fn run_in_pool(args: &AlignArgs) -> anyhow::Result<()> {
-    let read = ReadOptions { lossy_utf8: args.lossy_utf8, ..ReadOptions::default() };
+    let read =
+        ReadOptions { lossy_utf8: args.lossy_utf8, offers_lossy: true, ..ReadOptions::default() };
     let source = args.bitext_source();
     // Every input must open before any work (a wrong path is not a warning).
     check_readable(&source, read)?;

@@ -226,7 +226,8 @@ impl Scorer {
 /// Reads a whole file as sacreBLEU's command line does (every line right-stripped); warns
 /// about a byte-order mark it keeps.
 fn read_segments(path: &Path, what: &str, args: &ScoreArgs) -> anyhow::Result<Vec<String>> {
-    let opts = ReadOptions { strip_bom: args.strip_bom, lossy_utf8: args.lossy_utf8 };
+    let opts =
+        ReadOptions { strip_bom: args.strip_bom, lossy_utf8: args.lossy_utf8, offers_lossy: true };
     let mut reader = LineReader::open(path, opts)?;
     let mut lines = Vec::new();
     for line in reader.by_ref() {

@@ -129,7 +129,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         Some(v) => Some(fallback_discounts(v)?),
     };
     let name = display_name(&args.text);
-    let opts = ReadOptions { strip_bom: true, lossy_utf8: args.lossy_utf8 };
+    let opts = ReadOptions { strip_bom: true, lossy_utf8: args.lossy_utf8, offers_lossy: true };
     let mut reader = LineReader::open(&args.text, opts)?;
     let mut corpus = Corpus::new(args.skip_symbols);
     let spinner = crate::progress::spinner("reading");

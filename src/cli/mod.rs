@@ -2,10 +2,13 @@
 
 use clap::{Parser, Subcommand};
 
+pub use error_message::{error_line, usage_error_line};
+
 pub mod aer;
 pub mod align;
 pub mod compare;
 pub mod decode;
+pub mod error_message;
 pub mod eval;
 pub mod lm;
 pub mod nmt_decode;

@@ -86,6 +86,7 @@ fn threads(opts: &CompareOptions, a: &mut Vec<OsString>) {
 /// Runs the whole comparison and writes `report.json`, `report.md` and the plots.
 pub fn run(opts: &CompareOptions, say: &mut dyn FnMut(&str)) -> anyhow::Result<Report> {
     let settings = opts.budget.settings();
+    check_loaded_models(opts)?;
     std::fs::create_dir_all(&opts.out)
         .with_context(|| format!("creating {}", opts.out.display()))?;
     let runner = StageRunner { exe: opts.exe.clone(), log_dir: opts.out.join("logs") };
@@ -244,11 +245,7 @@ fn run_smt(
 ) -> anyhow::Result<SystemRun> {
     let (model, train_seconds, tuned) = match &opts.smt_model {
         Some(dir) => {
-            let path = dir.join("manifest.json");
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("{} is not an smt model directory", dir.display()))?;
-            let m: crate::smt_model::Manifest = serde_json::from_str(&text)
-                .with_context(|| format!("{}: malformed manifest", path.display()))?;
+            let m = smt_manifest(dir)?;
             let w = crate::smt_model::WeightsFile::read(&dir.join("weights.json"))?;
             (dir.clone(), m.stage_seconds.iter().map(|s| s.1).sum::<f64>(), w.tuned)
         }
@@ -359,18 +356,62 @@ fn loaded_note(dir: Option<&Path>) -> String {
     dir.map(|d| format!(", loaded from {}", d.display())).unwrap_or_default()
 }
 
-/// Training seconds of a trained NMT model, from its checkpoint's state.
+/// Training seconds of a trained NMT model, from its checkpoint's state (0 when the
+/// directory has no checkpoint, e.g. a copy with only what decoding needs).
 fn nmt_train_seconds(dir: &Path) -> anyhow::Result<f64> {
     let path = dir.join(nmt::checkpoint::CHECKPOINT_DIR).join("state.json");
-    let state: nmt::train::TrainState = nmt::checkpoint::read_json(&path)
-        .with_context(|| format!("{} has no training state", dir.display()))?;
+    if !path.exists() {
+        return Ok(0.0);
+    }
+    let state: nmt::train::TrainState = nmt::checkpoint::read_json(&path)?;
     Ok(state.seconds)
+}
+
+/// Reads `manifest.json` of an SMT model directory.
+fn smt_manifest(dir: &Path) -> anyhow::Result<crate::smt_model::Manifest> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        anyhow::anyhow!("{} is not an smt model directory ({}: {e})", dir.display(), path.display())
+    })?;
+    serde_json::from_str(&text).with_context(|| format!("{}: malformed manifest", path.display()))
+}
+
+/// Checks the model directories given to load, before any stage runs.
+fn check_loaded_models(opts: &CompareOptions) -> anyhow::Result<()> {
+    if let Some(dir) = &opts.smt_model {
+        let m = smt_manifest(dir)?;
+        if (m.source_lang.as_str(), m.target_lang.as_str()) != (&opts.src[..], &opts.tgt[..]) {
+            bail!(
+                "--smt-model {} translates {}-{}, but --pair is {}-{}",
+                dir.display(),
+                m.source_lang,
+                m.target_lang,
+                opts.src,
+                opts.tgt
+            );
+        }
+        crate::smt_model::WeightsFile::read(&dir.join("weights.json"))?;
+    }
+    for (flag, dir) in
+        [("--nmt-model", &opts.nmt_model), ("--hansards-nmt-model", &opts.hansards_nmt_model)]
+    {
+        let Some(dir) = dir else { continue };
+        nmt_summary(dir).with_context(|| format!("{flag} {}", dir.display()))?;
+        let weights = nmt::checkpoint::weights_path(dir);
+        if !weights.exists() {
+            bail!("{flag} {}: no {} (was the model trained?)", dir.display(), weights.display());
+        }
+    }
+    if opts.hansards.is_none() && opts.hansards_nmt_model.is_some() {
+        bail!("--hansards-nmt-model needs the alignment section, but --hansards is none");
+    }
+    Ok(())
 }
 
 /// The architecture line of a trained NMT model's `config.json`.
 fn nmt_summary(dir: &Path) -> anyhow::Result<String> {
     let saved: nmt::checkpoint::SavedConfig = nmt::checkpoint::read_json(&dir.join("config.json"))
-        .with_context(|| format!("{} is not an nmt model directory", dir.display()))?;
+        .map_err(|e| anyhow::anyhow!("{} is not an nmt model directory: {e}", dir.display()))?;
     let m = &saved.model;
     let mut line = format!(
         "{:?}, embeddings {}, hidden {}, {} layer(s), vocabulary {}, dropout {}",
