@@ -191,6 +191,12 @@ fn train_decode_tune_on_multi30k_slice() {
         tuned["history"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
     assert!(!hist.is_empty());
     assert!(hist.iter().all(|b| b.is_finite()));
+    // The manifest records the tuning time beside the training stages.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(m.join("manifest.json")).unwrap()).unwrap();
+    let stages = manifest["stage_seconds"].as_array().unwrap();
+    let tune = stages.iter().find(|s| s[0] == "tune (MERT)").expect("a tuning stage");
+    assert!(tune[1].as_f64().unwrap() > 0.0);
     // untuned weights stay available
     let out = mt(&["decode", "--system", "smt", "--model", &s.model, "--untuned"], ten.as_bytes());
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().collect::<Vec<_>>(), first_lines);

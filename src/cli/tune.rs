@@ -79,6 +79,9 @@ fn corpus_bleu(bleu: &Bleu, rows: &[Vec<f64>]) -> f64 {
     bleu.score_from_stats(&sum)
 }
 
+/// The manifest's name for the time `mt tune` took.
+pub const TUNE_STAGE: &str = "tune (MERT)";
+
 /// Runs `mt tune`.
 pub fn run(args: TuneArgs) -> Result<()> {
     let pool = rayon::ThreadPoolBuilder::new()
@@ -93,6 +96,7 @@ fn recorded(model: &SmtModel, role: &str) -> Option<PathBuf> {
 }
 
 fn tune(args: &TuneArgs) -> Result<()> {
+    let started = Instant::now();
     let model = SmtModel::load(&args.model)?;
     let dev_source = args.dev_source.clone().or_else(|| recorded(&model, "dev-source"));
     let dev_target = args.dev_target.clone().or_else(|| recorded(&model, "dev-target"));
@@ -196,6 +200,15 @@ fn tune(args: &TuneArgs) -> Result<()> {
     }
     let (best_bleu, best_weights) = best.expect("at least one iteration ran");
     WeightsFile::new(&best_weights, true, history).write(&model.dir.join("weights.json"))?;
+    // The manifest records the tuning time beside the training stages.
+    let mut manifest = model.manifest.clone();
+    manifest.stage_seconds.retain(|(stage, _)| stage != TUNE_STAGE);
+    manifest.stage_seconds.push((TUNE_STAGE.to_string(), started.elapsed().as_secs_f64()));
+    crate::smt_model::write_model_file(
+        &model.dir,
+        "manifest.json",
+        (serde_json::to_string_pretty(&manifest)? + "\n").as_bytes(),
+    )?;
     eprintln!(
         "mt: tuned weights written to {} (dev BLEU {best_bleu:.2})",
         model.dir.join("weights.json").display()
