@@ -93,6 +93,9 @@ pub fn run(common: &super::decode::DecodeArgs, opts: &NmtDecodeOpts) -> anyhow::
     let vocab = &loaded.vocab;
     let max_pos = loaded.config.model.max_positions;
     let lines = read_lines(&common.input, ReadOptions::default())?;
+    if opts.force_target.is_some() && !common.alignments && opts.attention.is_none() {
+        anyhow::bail!("--force-target aligns a given translation: add --alignments or --attention");
+    }
     let forced_targets = match &opts.force_target {
         Some(p) => {
             let t = read_lines(p, ReadOptions::default())?;
