@@ -92,7 +92,10 @@ fn saved_and_loaded_weights_give_identical_output() {
     let again = nmt::checkpoint::load_weights(&loaded.config.model, &copy, &device).unwrap();
     let legacy = tmp.path().join("copy.bpk");
     nmt::checkpoint::save_weights(&again, &legacy).unwrap();
-    let again = nmt::checkpoint::load_weights(&loaded.config.model, &legacy, &device).unwrap();
+    // Both in evaluation mode, as `load_model` returns the best model.
+    let again = nmt::checkpoint::load_weights(&loaded.config.model, &legacy, &device)
+        .unwrap()
+        .for_inference();
     let sources: Vec<Vec<u32>> =
         lines(TINY_DE).iter().map(|l| loaded.vocab.encode(l).unwrap()).collect();
     let tgt = nmt::model::id_tensor(&sources, Some(nmt::bpe::BOS), &device);

@@ -162,6 +162,6 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<LoadedModel> {
         });
     }
     // In evaluation mode: dropout off whatever the device.
-    let model = load_weights(&config.model, &weights_path(dir), device)?.valid();
+    let model = load_weights(&config.model, &weights_path(dir), device)?.for_inference();
     Ok(LoadedModel { config, vocab, model })
 }

@@ -64,6 +64,12 @@ impl Seq2Seq {
         }
     }
 
+    /// The same network in evaluation mode (dropout off, no gradient tracking), as
+    /// decoding and scoring use it.
+    pub fn for_inference(self) -> Self {
+        self.valid()
+    }
+
     /// The number of trainable scalars.
     pub fn parameter_count(&self) -> usize {
         Module::num_params(self)
