@@ -9,6 +9,7 @@ use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontStyle;
 
 use crate::output::write_atomic;
@@ -276,7 +277,7 @@ impl Figure for Heatmaps<'_> {
             let mut chart = ChartBuilder::on(part)
                 .caption(&panel.title, ("sans-serif", 16))
                 .margin(8)
-                .x_label_area_size(70)
+                .x_label_area_size(90)
                 .y_label_area_size(90)
                 .build_cartesian_2d(0f64..nc as f64, nr as f64..0f64)
                 .map_err(err)?;
@@ -294,12 +295,22 @@ impl Figure for Heatmaps<'_> {
                 .disable_mesh()
                 .x_labels(nc * 2 + 1)
                 .y_labels(nr * 2 + 1)
-                .x_label_formatter(&|v| label(cols, *v))
+                .x_label_formatter(&|_| String::new())
                 .y_label_formatter(&|v| label(rows, *v))
-                .x_label_style(("sans-serif", 12).into_font().transform(FontTransform::Rotate90))
                 .y_label_style(("sans-serif", 12))
                 .draw()
                 .map_err(err)?;
+            // Column words read downwards from just below the axis: the mesh's own x labels
+            // are centred on their anchor, which clips the start of a rotated long word.
+            let style = TextStyle::from(("sans-serif", 12).into_font())
+                .transform(FontTransform::Rotate90)
+                .pos(Pos::new(HPos::Left, VPos::Center));
+            let (bx, by) = part.get_base_pixel();
+            for (c, name) in cols.iter().enumerate() {
+                let (x, y) = chart.backend_coord(&(c as f64 + 0.5, nr as f64));
+                let at = (x - bx, y - by + 12);
+                part.draw(&Text::new(name.clone(), at, style.clone())).map_err(err)?;
+            }
             let cells = panel.values.iter().enumerate().flat_map(|(r, row)| {
                 row.iter().enumerate().map(move |(c, &v)| {
                     let shade = (255.0 * (1.0 - v.clamp(0.0, 1.0))) as u8;
@@ -338,7 +349,7 @@ mod tests {
         let h = Heatmap {
             title: "hmm".into(),
             rows: vec!["a".into(), "b".into()],
-            cols: vec!["x".into(), "y".into(), "z".into()],
+            cols: vec!["restrained".into(), "y".into(), "z".into()],
             values: vec![vec![1.0, 0.0, 0.2], vec![0.0, 0.9, 0.1]],
         };
         heatmaps(&dir.path().join("heat"), "alignment", &[h.clone(), h]).unwrap();
