@@ -186,3 +186,153 @@ pub fn train_joint(
     }
     (forward, reverse)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::decoding::Decoding;
+    use super::super::model::train;
+    use super::*;
+
+    /// Target = source words mapped one to one, with local swaps, an occasional extra
+    /// function word and a rare word (seen once or twice) in some sentences.
+    fn synthetic() -> ParallelCorpus {
+        let mut c = ParallelCorpus::new();
+        let mut state = 987654321u64;
+        let mut next = |m: u64| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) % m
+        };
+        for k in 0..300 {
+            let len = 3 + next(8) as usize;
+            let mut src: Vec<String> = (0..len).map(|_| format!("s{}", next(30))).collect();
+            if k % 5 == 0 {
+                src.push(format!("rare{}", k / 10));
+            }
+            let mut tgt: Vec<String> = src.iter().map(|w| w.replacen('s', "t", 1)).collect();
+            if len > 3 && next(2) == 0 {
+                let p = next(len as u64 - 1) as usize;
+                tgt.swap(p, p + 1);
+            }
+            if next(3) == 0 {
+                tgt.insert(next(len as u64) as usize, "de".to_owned());
+            }
+            c.push_pair(src.iter().map(String::as_str), tgt.iter().map(String::as_str));
+        }
+        c
+    }
+
+    fn expected_agreement(c: &ParallelCorpus, f: &DirectionalModel, r: &DirectionalModel) -> f64 {
+        fn side(m: &DirectionalModel) -> Side<'_> {
+            Side { table: &m.table, params: m.hmm.as_ref().unwrap(), cache: None }
+        }
+        e_step(c, side(f), side(r), &|_| {}).agreement
+    }
+
+    #[test]
+    fn joint_counts_are_the_product_of_both_directions_posteriors() {
+        let c = synthetic();
+        let mut config = TrainConfig::new(ModelKind::Hmm);
+        config.hmm_iterations = 2;
+        let f = train(c.view(Direction::Forward), Direction::Forward, &config, &());
+        let r = train(c.view(Direction::Reverse), Direction::Reverse, &config, &());
+        let (pf, pr) = (f.hmm.clone().unwrap(), r.hmm.clone().unwrap());
+        let cf = SlotCache::build(&f.table, c.view(Direction::Forward), usize::MAX);
+        let joint = e_step(
+            &c,
+            Side { table: &f.table, params: &pf, cache: Some(&cf) },
+            Side { table: &r.table, params: &pr, cache: None },
+            &|_| {},
+        );
+        // Expected counts rebuilt pair by pair from the public posteriors.
+        let mut counts = [vec![0.0; f.table.len()], vec![0.0; r.table.len()]];
+        let mut agreement = 0.0;
+        for k in 0..c.len() {
+            let (src, tgt) = (c.source.get(k), c.target.get(k));
+            let (ni, nj) = (src.len(), tgt.len());
+            let postf = hmm::posteriors(&f.table, &pf, src, tgt);
+            let postr = hmm::posteriors(&r.table, &pr, tgt, src);
+            for row in postf.chunks(ni + 1).chain(postr.chunks(nj + 1)) {
+                let s: f64 = row.iter().sum();
+                assert!((s - 1.0).abs() < 1e-9, "posteriors sum to {s}");
+            }
+            for j in 0..nj {
+                for i in 0..ni {
+                    let q = postf[j * (ni + 1) + i] * postr[i * (nj + 1) + j];
+                    agreement += q;
+                    counts[0][f.table.slot(src[i], tgt[j]).unwrap() as usize] += q;
+                    counts[1][r.table.slot(tgt[j], src[i]).unwrap() as usize] += q;
+                }
+            }
+        }
+        assert!((joint.agreement - agreement).abs() < 1e-9 * agreement, "{agreement}");
+        for (m, (mine, theirs)) in
+            [(&f, (&counts[0], &joint.forward)), (&r, (&counts[1], &joint.reverse))]
+        {
+            assert!(theirs.null_count > 0.0, "{:?}", m.direction);
+            for (s, (a, b)) in mine.iter().zip(&theirs.counts).enumerate() {
+                // NULL slots hold NULL posteriors, which only the joint counts have.
+                if *a > 0.0 {
+                    assert!((a - b).abs() < 1e-9 * (1.0 + a), "slot {s}: {a} vs {b}");
+                }
+            }
+        }
+        // Transitions, NULL counts and likelihoods are each direction's own.
+        for (m, p, counts) in [(&f, &pf, &joint.forward), (&r, &pr, &joint.reverse)] {
+            let own = hmm::e_step(&m.table, p, c.view(m.direction), None, &|_| {});
+            assert!(
+                (own.log_likelihood - counts.log_likelihood).abs()
+                    < 1e-9 * own.log_likelihood.abs()
+            );
+            assert!((own.null_count - counts.null_count).abs() < 1e-9 * own.null_count);
+            for (a, b) in own.jump.iter().zip(&counts.jump) {
+                assert!((a - b).abs() < 1e-9 * (1.0 + a), "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn joint_training_agrees_more_and_learns_the_mapping() {
+        let c = synthetic();
+        let config = TrainConfig::new(ModelKind::Hmm);
+        let f = train(c.view(Direction::Forward), Direction::Forward, &config, &());
+        let r = train(c.view(Direction::Reverse), Direction::Reverse, &config, &());
+        let (jf, jr) = train_joint(&c, &config, &());
+        let independent = expected_agreement(&c, &f, &r);
+        let joint = expected_agreement(&c, &jf, &jr);
+        assert!(joint > independent, "joint {joint} vs independent {independent}");
+        for m in [&jf, &jr] {
+            assert_eq!(m.kind, ModelKind::Hmm);
+            for (_, row) in m.table.rows() {
+                let sum: f64 = row.iter().map(|(_, p)| p).sum();
+                assert!((sum - 1.0).abs() < 1e-9, "{sum}");
+            }
+        }
+        // A fresh pair in the same pattern aligns on the diagonal both ways.
+        let ids = |side: &crate::vocab::Vocab, ws: &[&str]| -> Vec<u32> {
+            ws.iter().map(|w| side.get(w).unwrap()).collect()
+        };
+        let src = ids(&c.source_vocab, &["s1", "s2", "s3", "s4", "rare0"]);
+        let tgt = ids(&c.target_vocab, &["t1", "t2", "t3", "t4", "rare0"]);
+        let diagonal: Vec<(u32, u32)> = (0..5).map(|k| (k, k)).collect();
+        assert_eq!(jf.align_pair(&src, &tgt, Decoding::Threshold(0.5)), diagonal);
+        assert_eq!(jr.align_pair(&tgt, &src, Decoding::Threshold(0.5)), diagonal);
+    }
+
+    #[test]
+    fn joint_training_is_the_same_on_every_run_and_with_or_without_a_cache() {
+        let c = synthetic();
+        let mut config = TrainConfig::new(ModelKind::Hmm);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let (f, r) = pool.install(|| train_joint(&c, &config, &()));
+        for budget in [usize::MAX, 0] {
+            config.slot_cache_cells = budget;
+            let (f2, r2) = pool.install(|| train_joint(&c, &config, &()));
+            for (a, b) in [(&f, &f2), (&r, &r2)] {
+                assert_eq!(a.hmm, b.hmm);
+                let (ra, rb): (Vec<_>, Vec<_>) =
+                    (a.table.rows().collect(), b.table.rows().collect());
+                assert_eq!(ra, rb);
+            }
+        }
+    }
+}
