@@ -207,9 +207,12 @@ fn a_sentence_of_2000_tokens_is_aligned() {
     let tgt: Vec<String> = (0..2000).map(|k| format!("v{}", k % 20)).collect();
     text.push_str(&format!("{} ||| {}\n", src.join(" "), tgt.join(" ")));
     write(dir.path(), "b.txt", text.as_bytes());
-    for model in ["ibm2", "hmm"] {
-        let args =
-            ["align", "-i", "b.txt", "--model", model, "--symmetrize", "grow-diag-final-and"];
+    for (model, joint) in [("ibm2", false), ("hmm", false), ("hmm", true)] {
+        let mut args =
+            vec!["align", "-i", "b.txt", "--model", model, "--symmetrize", "grow-diag-final-and"];
+        if !joint {
+            args.push("--independent");
+        }
         let o = mt(&args, dir.path());
         assert!(o.status.success(), "{}", stderr(&o));
         assert_no_nan(&o);
@@ -219,7 +222,7 @@ fn a_sentence_of_2000_tokens_is_aligned() {
         // p_null outbids most single positions (fast_align behaves the same); the HMM
         // follows the sentence word by word.
         if model == "hmm" {
-            assert!(links >= 1900, "{model}: only {links} links");
+            assert!(links >= 1900, "{model} (joint: {joint}): only {links} links");
         }
         assert!(last.split(' ').filter(|l| !l.is_empty()).all(|l| {
             let (i, j) = l.split_once('-').unwrap();
@@ -238,4 +241,16 @@ fn a_bad_option_value_is_one_line_with_exit_code_2() {
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.starts_with("mt: error: ") && err.contains("--help"), "{err}");
     }
+}
+
+#[test]
+fn independent_training_is_a_training_option() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"the house ||| das haus\n");
+    let o = mt(&["align", "-i", "a.txt", "--independent", "--load-model", "m"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--independent") && err.contains("--load-model"), "{err}");
+    assert!(stdout(&o).is_empty());
 }

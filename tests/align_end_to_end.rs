@@ -2,9 +2,11 @@
 //! lines with the 37 trial sentences appended, lowercased, scored on the trial gold.
 //!
 //! The AER bounds were measured with this exact setup (hmm grow-diag-final-and 0.1886,
-//! hmm agreement 0.1351, ibm2 grow-diag-final-and 0.2414; BENCHMARKS.md has the full
-//! 25k-line figures) and leave a margin of about 0.02 for floating-point differences
-//! between machines and thread counts.
+//! hmm agreement 0.1351, ibm2 grow-diag-final-and 0.2414, all with independent
+//! training; hmm trained jointly, the default, grow-diag-final-and 0.1103, agreement
+//! 0.1119; BENCHMARKS.md has the full 25k-line
+//! figures) and leave a margin of about 0.02 for floating-point differences between
+//! machines and thread counts.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -63,7 +65,8 @@ fn hmm_and_ibm2_reach_their_measured_aer_on_the_trial_gold() {
     let dir = setup(TRAIN_LINES);
     let d = dir.path();
     let gdfa = ["--symmetrize", "grow-diag-final-and"];
-    let o = align(d, "hmm.gdfa", &[&gdfa[..], &["--model", "hmm", "--save-model", "hmm"]].concat());
+    let hmm = ["--model", "hmm", "--independent", "--save-model", "hmm"];
+    let o = align(d, "hmm.gdfa", &[&gdfa[..], &hmm[..]].concat());
     // Per-iteration figures on stderr, all finite.
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     let iterations = err.lines().filter(|l| l.contains(" iteration ")).count();
@@ -93,19 +96,48 @@ fn hmm_and_ibm2_reach_their_measured_aer_on_the_trial_gold() {
 
 const HMM_GDFA_BOUND: f64 = 0.21;
 const IBM2_GDFA_BOUND: f64 = 0.26;
+const JOINT_GDFA_BOUND: f64 = 0.13;
+const JOINT_AGREEMENT_BOUND: f64 = 0.13;
+
+#[test]
+fn joint_hmm_reaches_its_measured_aer_on_the_trial_gold() {
+    let dir = setup(TRAIN_LINES);
+    let d = dir.path();
+    // Joint training is the HMM's default.
+    let args = ["--model", "hmm", "--symmetrize", "grow-diag-final-and"];
+    let o = align(d, "joint.gdfa", &[&args[..], &["--save-model", "joint"]].concat());
+    // Both directions report their Model 1 and joint HMM iterations.
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let joint = err.lines().filter(|l| l.contains(" hmm-joint iteration ")).count();
+    assert_eq!(joint, 10, "{err}");
+    assert!(!err.to_lowercase().contains("nan"), "{err}");
+    let gdfa = aer(d, "joint.gdfa", "trial.wa")["aer"].as_f64().unwrap();
+    assert!(gdfa < JOINT_GDFA_BOUND, "joint hmm gdfa AER {gdfa}");
+
+    align(d, "joint.agree", &["--load-model", "joint", "--symmetrize", "agreement"]);
+    let agree = aer(d, "joint.agree", "trial.wa")["aer"].as_f64().unwrap();
+    assert!(agree < JOINT_AGREEMENT_BOUND, "joint hmm agreement AER {agree}");
+    // Each direction on its own is better than the independent HMMs' symmetrized output.
+    for (out, extra) in [("joint.fwd", &[][..]), ("joint.rev", &["--reverse"][..])] {
+        align(d, out, &[&["--load-model", "joint"][..], extra].concat());
+        let a = aer(d, out, "trial.wa")["aer"].as_f64().unwrap();
+        assert!(a < HMM_GDFA_BOUND - 0.03, "joint {out} AER {a}");
+    }
+}
 
 #[test]
 fn a_saved_model_aligns_exactly_as_the_in_memory_one() {
     let dir = setup(1000);
     let d = dir.path();
-    for model in ["ibm1", "ibm2", "hmm"] {
-        let out = format!("{model}.mem");
-        let save = format!("{model}.model");
-        align(
-            d,
-            &out,
-            &["--model", model, "--symmetrize", "intersect", "--save-model", &save, "-q"],
-        );
+    for (model, extra) in
+        [("ibm1", None), ("ibm2", None), ("hmm", None), ("hmm", Some("--independent"))]
+    {
+        let out = format!("{model}{}.mem", extra.unwrap_or(""));
+        let save = format!("{model}{}.model", extra.unwrap_or(""));
+        let mut args = vec!["--model", model, "--symmetrize", "intersect", "--save-model", &save];
+        args.extend(extra);
+        args.push("-q");
+        align(d, &out, &args);
         let loaded = format!("{model}.loaded");
         align(d, &loaded, &["--load-model", &save, "--symmetrize", "intersect", "-q"]);
         let a = std::fs::read_to_string(d.join(&out)).unwrap();
@@ -130,11 +162,15 @@ fn a_saved_model_aligns_exactly_as_the_in_memory_one() {
 fn two_threads_give_the_same_alignments_on_every_run() {
     let dir = setup(3000);
     let d = dir.path();
-    for model in ["ibm1", "ibm2", "hmm"] {
+    for (model, extra) in
+        [("ibm1", None), ("ibm2", None), ("hmm", None), ("hmm", Some("--independent"))]
+    {
         let runs: Vec<String> = (0..3)
             .map(|r| {
-                let out = format!("{model}.{r}");
-                align(d, &out, &["--model", model, "--threads", "2", "-q"]);
+                let out = format!("{model}{}.{r}", extra.unwrap_or(""));
+                let mut args = vec!["--model", model, "--threads", "2", "-q"];
+                args.extend(extra);
+                align(d, &out, &args);
                 std::fs::read_to_string(d.join(&out)).unwrap()
             })
             .collect();

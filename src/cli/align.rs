@@ -26,7 +26,8 @@ pub enum ModelArg {
     Ibm1,
     /// fast_align's diagonal Model 2 (Dyer et al. 2013).
     Ibm2,
-    /// HMM alignment (Vogel et al. 1996) after Model 1.
+    /// HMM alignment (Vogel et al. 1996) after Model 1, both directions trained by
+    /// agreement (Liang et al. 2006) unless --independent.
     Hmm,
 }
 
@@ -69,6 +70,12 @@ pub struct AlignArgs {
     /// directions' posteriors exceeds --agreement-threshold.
     #[arg(long, value_name = "HOW", value_parser = parse_symmetrize)]
     pub symmetrize: Option<Symmetrize>,
+    /// Train the two HMM directions independently. By default `--model hmm` trains them
+    /// jointly, by agreement (Liang, Taskar and Klein 2006): each HMM iteration counts a
+    /// link by the product of both directions' posteriors, so both directions are
+    /// trained even when one is printed. ibm1 and ibm2 always train independently.
+    #[arg(long, conflicts_with = "load_model")]
+    pub independent: bool,
     /// Threshold of --symmetrize agreement (chosen on the Hansards trial set from a
     /// wide plateau, 0.05-0.25).
     #[arg(long, value_name = "P", default_value_t = 0.15)]
@@ -197,6 +204,11 @@ impl AlignArgs {
         c
     }
 
+    /// Whether training runs the HMM stage jointly over both directions.
+    fn joint(&self) -> bool {
+        self.model == ModelArg::Hmm && !self.independent
+    }
+
     fn bitext_source(&self) -> BitextSource {
         match (&self.source, &self.target, &self.input) {
             (Some(s), Some(t), _) => BitextSource::Files { source: s.clone(), target: t.clone() },
@@ -239,6 +251,7 @@ impl AlignArgs {
             "--hmm-alpha must be >= 0"
         );
         anyhow::ensure!(self.threads != Some(0), "--threads must be at least 1");
+
         Ok(())
     }
 }
@@ -370,10 +383,11 @@ fn run_in_pool(args: &AlignArgs) -> anyhow::Result<()> {
             let config = args.config();
             if !args.quiet {
                 eprintln!(
-                    "mt align: {} pairs, {} source / {} target words; {config:?}",
+                    "mt align: {} pairs, {} source / {} target words; {} training; {config:?}",
                     corpus.len(),
                     corpus.source_vocab.len(),
-                    corpus.target_vocab.len()
+                    corpus.target_vocab.len(),
+                    if args.joint() { "joint (agreement)" } else { "independent" }
                 );
             }
             let reporter = Reporter {
@@ -381,7 +395,11 @@ fn run_in_pool(args: &AlignArgs) -> anyhow::Result<()> {
                 bar: Mutex::new(None),
                 sentences: Mutex::new((String::new(), 0)),
             };
-            let mut a = Aligner::train(&corpus, &config, &directions, &reporter);
+            let mut a = if args.joint() {
+                Aligner::train_joint(&corpus, &config, &reporter)
+            } else {
+                Aligner::train(&corpus, &config, &directions, &reporter)
+            };
             reporter.finish();
             if args.prune_ttable {
                 for m in [&mut a.forward, &mut a.reverse].into_iter().flatten() {

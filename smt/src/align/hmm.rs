@@ -48,7 +48,7 @@ impl HmmParams {
         Self { p_null, max_jump, jump: vec![1.0; n], start: vec![1.0; n] }
     }
 
-    fn classes(&self) -> usize {
+    pub(super) fn classes(&self) -> usize {
         2 * self.max_jump + 3
     }
 
@@ -85,7 +85,7 @@ pub struct HmmCounts {
 }
 
 impl HmmCounts {
-    fn zeros(slots: usize, classes: usize) -> Self {
+    pub(super) fn zeros(slots: usize, classes: usize) -> Self {
         Self {
             counts: vec![0.0; slots],
             jump: vec![0.0; classes],
@@ -97,7 +97,7 @@ impl HmmCounts {
         }
     }
 
-    fn add_small(&mut self, o: &HmmCounts) {
+    pub(super) fn add_small(&mut self, o: &HmmCounts) {
         for (a, b) in [
             (&mut self.jump, &o.jump),
             (&mut self.jump_opportunities, &o.jump_opportunities),
@@ -113,7 +113,7 @@ impl HmmCounts {
 
 /// Per-thread buffers for one sentence pair.
 #[derive(Default)]
-struct Lattice {
+pub(super) struct Lattice {
     emit: Vec<f64>,
     null_emit: Vec<f64>,
     slots: Vec<Option<u32>>,
@@ -131,7 +131,7 @@ struct Lattice {
 impl Lattice {
     /// Runs forward-backward; returns the log-likelihood of the pair.
     /// Afterwards alpha[j*2I + s] * beta[j*I + (s mod I)] is the posterior of state s.
-    fn run(
+    pub(super) fn run(
         &mut self,
         table: &TTable,
         params: &HmmParams,
@@ -224,8 +224,29 @@ impl Lattice {
         log_likelihood
     }
 
-    /// Adds the expected counts of the last [`Lattice::run`] into `acc`.
-    fn collect(&mut self, params: &HmmParams, ni: usize, nj: usize, acc: &mut HmmCounts) {
+    /// The posterior of every real cell of the last [`Lattice::run`], row by row
+    /// (`out[j * ni + i]`, no NULL column).
+    pub(super) fn link_posteriors(&self, ni: usize, nj: usize, out: &mut Vec<f64>) {
+        out.clear();
+        for j in 0..nj {
+            let a = &self.alpha[j * 2 * ni..j * 2 * ni + ni];
+            let b = &self.beta[j * ni..(j + 1) * ni];
+            out.extend(a.iter().zip(b).map(|(a, b)| a * b));
+        }
+    }
+
+    /// Adds the expected counts of the last [`Lattice::run`] into `acc`. With `links`
+    /// (`nj x ni`, row by row) the lexical counts of the real cells are taken from it
+    /// instead of this lattice's own posteriors (the joint E-step); NULL, start and jump
+    /// counts always come from this lattice.
+    pub(super) fn collect(
+        &mut self,
+        params: &HmmParams,
+        ni: usize,
+        nj: usize,
+        acc: &mut HmmCounts,
+        links: Option<&[f64]>,
+    ) {
         let p0 = params.p_null;
         let n = params.max_jump;
         let far_right = params.classes() - 1;
@@ -238,7 +259,7 @@ impl Lattice {
                 let g = a[i] * b[i];
                 let gn = a[ni + i] * b[i];
                 if let Some(s) = self.slots[j * (ni + 1) + i] {
-                    acc.counts[s as usize] += g;
+                    acc.counts[s as usize] += links.map_or(g, |l| l[j * ni + i]);
                 }
                 null_mass += gn;
                 if j == 0 {
@@ -376,7 +397,7 @@ pub fn e_step(
             }
             acc.log_likelihood +=
                 lattice.run(table, params, cond, gen, cache.and_then(|c| c.pair(k)));
-            lattice.collect(params, cond.len(), gen.len(), acc);
+            lattice.collect(params, cond.len(), gen.len(), acc, None);
         },
         &|k| {
             let (cond, gen) = view.pair(k);

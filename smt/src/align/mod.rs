@@ -7,6 +7,7 @@
 //! - [`ttable`]: the sparse lexical table every model shares;
 //! - [`ibm1`], [`ibm2`], [`hmm`]: the models and their E-steps (run by [`estep`]);
 //! - [`model`]: the training pipeline (Model 1, then Model 2 or the HMM);
+//! - [`joint`]: both HMM directions trained by agreement (Liang et al. 2006);
 //! - [`decoding`]: reading links off the posteriors;
 //! - [`symmetrize`]: combining both directions as `atools` does;
 //! - [`model_file`]: the [`Aligner`] that holds both directions, saves and loads.
@@ -33,6 +34,7 @@ mod estep;
 pub mod hmm;
 pub mod ibm1;
 pub mod ibm2;
+pub mod joint;
 pub mod model;
 pub mod model_file;
 pub mod symmetrize;

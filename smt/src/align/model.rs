@@ -172,6 +172,40 @@ impl DirectionalModel {
     }
 }
 
+/// Sends one iteration's figures to an observer.
+pub(super) struct Report<'a> {
+    /// Where the figures go.
+    pub observer: &'a dyn TrainObserver,
+    /// The direction being trained.
+    pub direction: Direction,
+    /// Generated words that EM explains (for perplexity and the NULL share).
+    pub words: f64,
+}
+
+impl Report<'_> {
+    /// One iteration of `stage` finished.
+    pub fn done(
+        &self,
+        stage: &'static str,
+        iteration: usize,
+        log_likelihood: f64,
+        null: f64,
+        tension: Option<f64>,
+        start: Instant,
+    ) {
+        self.observer.iteration_done(&IterationStats {
+            direction: self.direction,
+            stage,
+            iteration,
+            log_likelihood,
+            perplexity: (-log_likelihood / self.words).exp(),
+            null_share: null / self.words,
+            tension,
+            seconds: start.elapsed().as_secs_f64(),
+        });
+    }
+}
+
 /// Trains one direction on `view` with `config`.
 pub fn train(
     view: DirectedView<'_>,
@@ -179,23 +213,42 @@ pub fn train(
     config: &TrainConfig,
     observer: &dyn TrainObserver,
 ) -> DirectionalModel {
-    let mut table = TTable::from_cooccurrence(view);
+    let table = TTable::from_cooccurrence(view);
     let cache = SlotCache::build(&table, view, config.slot_cache_cells);
     let cache = Some(&cache);
+    let mut model = train_lexical(view, direction, config, observer, table, cache);
+    if config.model == ModelKind::Hmm {
+        // Stage 3: the HMM.
+        let report = Report { observer, direction, words: view.trained_gen_words().max(1) as f64 };
+        let progress = |n: u64| observer.sentences_done(n);
+        let mut params = HmmParams::uniform(config.hmm_p_null, config.hmm_max_jump);
+        observer.stage_started(direction, "hmm", config.hmm_iterations, view.len());
+        for it in 1..=config.hmm_iterations {
+            let start = Instant::now();
+            let c = hmm::e_step(&model.table, &params, view, cache, &progress);
+            model.table.normalize(&c.counts, config.hmm_prior);
+            hmm::update_transitions(&mut params, &c);
+            report.done("hmm", it, c.log_likelihood, c.null_count, None, start);
+        }
+        model.kind = ModelKind::Hmm;
+        model.hmm = Some(params);
+    }
+    model
+}
+
+/// The stages before the HMM: Model 1, then Model 2 where `config` asks for it, from
+/// `table` (built by [`TTable::from_cooccurrence`] on `view`).
+pub(super) fn train_lexical(
+    view: DirectedView<'_>,
+    direction: Direction,
+    config: &TrainConfig,
+    observer: &dyn TrainObserver,
+    mut table: TTable,
+    cache: Option<&SlotCache>,
+) -> DirectionalModel {
     let words = view.trained_gen_words().max(1) as f64;
     let progress = |n: u64| observer.sentences_done(n);
-    let report = |stage, iteration, ll: f64, null: f64, tension, start: Instant| {
-        observer.iteration_done(&IterationStats {
-            direction,
-            stage,
-            iteration,
-            log_likelihood: ll,
-            perplexity: (-ll / words).exp(),
-            null_share: null / words,
-            tension,
-            seconds: start.elapsed().as_secs_f64(),
-        });
-    };
+    let report = Report { observer, direction, words };
 
     // Stage 1: Model 1.
     if config.ibm1_iterations > 0 {
@@ -205,7 +258,7 @@ pub fn train(
         let start = Instant::now();
         let c = ibm1::e_step(&table, view, cache, &UniformPrior, &progress);
         table.normalize(&c.counts, None);
-        report("ibm1", it, c.log_likelihood, c.null_count, None, start);
+        report.done("ibm1", it, c.log_likelihood, c.null_count, None, start);
     }
     let mut model =
         DirectionalModel { direction, kind: ModelKind::Ibm1, table, diagonal: None, hmm: None };
@@ -227,24 +280,10 @@ pub fn train(
             }
             model.table.normalize(&c.counts, config.ibm2_prior);
             let t = Some(prior.tension);
-            report("ibm2", it, c.log_likelihood, c.null_count, t, start);
+            report.done("ibm2", it, c.log_likelihood, c.null_count, t, start);
         }
         model.kind = ModelKind::Ibm2;
         model.diagonal = Some(prior);
-    }
-    if config.model == ModelKind::Hmm {
-        // Stage 3: the HMM.
-        let mut params = HmmParams::uniform(config.hmm_p_null, config.hmm_max_jump);
-        observer.stage_started(direction, "hmm", config.hmm_iterations, view.len());
-        for it in 1..=config.hmm_iterations {
-            let start = Instant::now();
-            let c = hmm::e_step(&model.table, &params, view, cache, &progress);
-            model.table.normalize(&c.counts, config.hmm_prior);
-            hmm::update_transitions(&mut params, &c);
-            report("hmm", it, c.log_likelihood, c.null_count, None, start);
-        }
-        model.kind = ModelKind::Hmm;
-        model.hmm = Some(params);
     }
     model
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::corpus::{Direction, ParallelCorpus};
 use super::decoding::Decoding;
+use super::joint::train_joint;
 use super::model::{train, DirectionalModel, TrainConfig, TrainObserver};
 use super::symmetrize::{symmetrize, Heuristic};
 use super::AlignError;
@@ -64,6 +65,25 @@ impl Aligner {
             }
         }
         aligner
+    }
+
+    /// Trains both directions of `corpus`, the HMM stage by agreement (Liang, Taskar and
+    /// Klein 2006; see [`super::joint`]). The models are ordinary directional models:
+    /// they decode, symmetrize, save and load like independently trained ones.
+    // LIMITATION: the saved config does not record that the training was joint.
+    pub fn train_joint(
+        corpus: &ParallelCorpus,
+        config: &TrainConfig,
+        observer: &dyn TrainObserver,
+    ) -> Self {
+        let (forward, reverse) = train_joint(corpus, config, observer);
+        Self {
+            source_vocab: corpus.source_vocab.clone(),
+            target_vocab: corpus.target_vocab.clone(),
+            config: config.clone(),
+            forward: Some(forward),
+            reverse: Some(reverse),
+        }
     }
 
     /// The model of `direction`, if it was trained.
