@@ -197,6 +197,8 @@ impl std::fmt::Write for StackAppend<'_> {
 }
 
 #[cfg(test)]
+// -0.30103 below is a value as KenLM prints it, not an approximation of log10(2).
+#[allow(clippy::approx_constant)]
 mod tests {
     use super::*;
 

@@ -612,6 +612,8 @@ fn finish(e: &mut Entry, top: bool) {
 }
 
 #[cfg(test)]
+// -0.30103 below is a value as KenLM prints it, not an approximation of log10(2).
+#[allow(clippy::approx_constant)]
 mod tests {
     use super::super::arpa::read_arpa;
     use super::*;
