@@ -83,6 +83,48 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     out.commit()
 }
 
+/// True when `a` and `b` name the same existing file (same device and inode on Unix,
+/// the same canonical path elsewhere). `-` (stdin or stdout) is never the same file.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    if a == Path::new("-") || b == Path::new("-") {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        }
+    }
+}
+
+/// An error when the output `output` is the same file as one of `inputs`: writing it
+/// would replace an input (the message names both options).
+pub fn refuse_overwriting_input(
+    output: (&str, &Path),
+    inputs: &[(&str, &Path)],
+) -> Result<(), String> {
+    for (option, input) in inputs {
+        if same_file(output.1, input) {
+            return Err(format!(
+                "{} {} is the same file as {option} {}: refusing to overwrite an input",
+                output.0,
+                output.1.display(),
+                input.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +141,20 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         write_atomic(&path, b"whole").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"whole");
+    }
+
+    #[test]
+    fn an_output_that_is_an_input_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.txt");
+        std::fs::write(&a, b"x").unwrap();
+        let dotted = dir.path().join(".").join("a.txt");
+        let other = dir.path().join("b.txt");
+        assert!(same_file(&a, &dotted));
+        assert!(!same_file(&a, &other));
+        assert!(!same_file(Path::new("-"), Path::new("-")));
+        let err = refuse_overwriting_input(("--output", &dotted), &[("--source", &a)]);
+        assert!(err.unwrap_err().contains("refusing to overwrite"));
+        assert!(refuse_overwriting_input(("--output", &other), &[("--source", &a)]).is_ok());
     }
 }
