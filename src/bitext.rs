@@ -103,6 +103,12 @@ pub enum BitextError {
         /// How many `|||` tokens the line has.
         count: usize,
     },
+    /// Both sides of a two-file bitext are standard input.
+    #[error(
+        "--source and --target cannot both be `-` (stdin): give one side as a file, or \
+         pipe `source ||| target` lines with --input -"
+    )]
+    BothStdin,
     /// A side of a pair is empty.
     #[error(
         "{path}:{line}: empty {side} side (pass --on-bad-line warn or skip to keep the \
@@ -147,12 +153,20 @@ pub fn read_bitext_into(
 }
 
 /// Opens every input of `source` without reading it, so a missing file is reported
-/// before any work starts.
+/// before any work starts. Standard input is not opened here: its first bytes would be
+/// lost to the probe.
 pub fn check_readable(source: &BitextSource, read: ReadOptions) -> Result<(), BitextError> {
+    let stdin = Path::new("-");
     match source {
         BitextSource::Files { source, target } => {
-            LineReader::open(source, read)?;
-            LineReader::open(target, read)?;
+            if source == stdin && target == stdin {
+                return Err(BitextError::BothStdin);
+            }
+            for path in [source, target] {
+                if path != stdin {
+                    LineReader::open(path, read)?;
+                }
+            }
         }
         BitextSource::Joined(path) if path != Path::new("-") => {
             LineReader::open(path, read)?;
@@ -204,6 +218,9 @@ fn read_files(
     opts: &BitextOptions,
     out: &mut Bitext,
 ) -> Result<(), BitextError> {
+    if source == Path::new("-") && target == Path::new("-") {
+        return Err(BitextError::BothStdin);
+    }
     let mut src = LineReader::open(source, opts.read)?;
     let mut tgt = LineReader::open(target, opts.read)?;
     let both = format!("{} / {}", display_name(source), display_name(target));
@@ -217,6 +234,14 @@ fn read_files(
                 add_pair(out, &s, &t, &both, line, opts)?;
             }
             (s, t) => {
+                // A read error where one side seems to end (a gzip checksum, say) is that
+                // error, not a line-count mismatch.
+                if let Some(Err(e)) = s {
+                    return Err(e.into());
+                }
+                if let Some(Err(e)) = t {
+                    return Err(e.into());
+                }
                 // Count the rest of the longer file so the message gives both totals.
                 let mut source_lines = src.line_number();
                 let mut target_lines = tgt.line_number();

@@ -254,3 +254,109 @@ fn independent_training_is_a_training_option() {
     assert!(err.contains("--independent") && err.contains("--load-model"), "{err}");
     assert!(stdout(&o).is_empty());
 }
+
+fn mt_stdin(args: &[&str], dir: &Path, stdin: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mt"))
+        .args(args)
+        .current_dir(dir)
+        .env("MT_NO_PROGRESS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mt runs");
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn one_side_may_be_stdin_but_not_both() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.de", b"ein haus\ndas auto\n");
+    write(dir.path(), "a.en", b"a house\nthe car\n");
+    let files = mt(&["align", "-s", "a.de", "-t", "a.en", "--model", "ibm1", "-q"], dir.path());
+    let expected = stdout(&files);
+    assert_eq!(expected.lines().count(), 2);
+    let args = ["align", "-s", "-", "-t", "a.en", "--model", "ibm1", "-q"];
+    let o = mt_stdin(&args, dir.path(), b"ein haus\ndas auto\n");
+    assert_eq!(stdout(&o), expected, "{}", stderr(&o));
+    let args = ["align", "-s", "a.de", "-t", "-", "--model", "ibm1", "-q"];
+    let o = mt_stdin(&args, dir.path(), b"a house\nthe car\n");
+    assert_eq!(stdout(&o), expected, "{}", stderr(&o));
+
+    let o = mt_stdin(&["align", "-s", "-", "-t", "-", "-q"], dir.path(), b"ein haus\n");
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot both be `-`"), "{err}");
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn a_gzip_checksum_error_is_a_read_error_not_a_line_count_mismatch() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = (0..200).map(|i| format!("w{i} x\n")).collect();
+    write(dir.path(), "tr.en", text.as_bytes());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    let good = gz.finish().unwrap();
+    for (name, from_end) in [("crc.gz", 6), ("isize.gz", 2)] {
+        let mut bad = good.clone();
+        let k = bad.len() - from_end;
+        bad[k] ^= 0xff;
+        write(dir.path(), name, &bad);
+        let o = mt(&["align", "-s", name, "-t", "tr.en", "--model", "ibm1", "-q"], dir.path());
+        assert_eq!(o.status.code(), Some(2));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(&format!("{name}:201: read error")), "{err}");
+        assert!(!err.contains("not parallel"), "{err}");
+    }
+}
+
+#[test]
+fn usage_messages_name_what_is_missing_and_every_method() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.de", b"ein haus\n");
+    write(dir.path(), "a.en", b"a house\n");
+    let o = mt(&["align", "-s", "a.de"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("not provided: --target <FILE>"), "{err}");
+    let o = mt(&["align", "-s", "a.de", "-t", "a.en", "--symmetrize", "bogus"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("grow-diag-final-and, agreement)"), "{err}");
+}
+
+#[test]
+fn a_truncated_model_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.de", b"ein haus\ndas auto\n");
+    write(dir.path(), "a.en", b"a house\nthe car\n");
+    let args = ["align", "-s", "a.de", "-t", "a.en", "--model", "ibm1", "-q", "--save-model", "m"];
+    assert_eq!(mt(&args, dir.path()).status.code(), Some(0));
+    let file = dir.path().join("m").join("aligner.bin");
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() - 10]).unwrap();
+    let o = mt(&["align", "-s", "a.de", "-t", "a.en", "--load-model", "m", "-q"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("corrupt model: the file is truncated"), "{err}");
+}
+
+#[test]
+fn the_output_may_not_be_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "same.de", b"ein haus\n");
+    write(dir.path(), "a.en", b"a house\n");
+    let o = mt(&["align", "-s", "same.de", "-t", "a.en", "-o", "./same.de", "-q"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("refusing to overwrite an input"), "{err}");
+    assert_eq!(std::fs::read(dir.path().join("same.de")).unwrap(), b"ein haus\n");
+}

@@ -15,7 +15,7 @@ use smt::align::{
 };
 
 use crate::bitext::{check_readable, read_bitext_into, BitextOptions, BitextSource, OnBadLine};
-use crate::output::AtomicOutput;
+use crate::output::{refuse_overwriting_input, AtomicOutput};
 use crate::progress;
 use crate::text::ReadOptions;
 
@@ -172,10 +172,12 @@ pub enum Symmetrize {
 
 fn parse_symmetrize(s: &str) -> Result<Symmetrize, String> {
     if s == "agreement" {
-        Ok(Symmetrize::Agreement)
-    } else {
-        s.parse().map(Symmetrize::Heuristic)
+        return Ok(Symmetrize::Agreement);
     }
+    s.parse().map(Symmetrize::Heuristic).map_err(|_| {
+        let names: Vec<&str> = Heuristic::ALL.iter().map(|(_, n)| *n).collect();
+        format!("unknown method `{s}` (expected one of: {}, agreement)", names.join(", "))
+    })
 }
 
 impl AlignArgs {
@@ -251,6 +253,16 @@ impl AlignArgs {
             "--hmm-alpha must be >= 0"
         );
         anyhow::ensure!(self.threads != Some(0), "--threads must be at least 1");
+        let mut inputs: Vec<(&str, &std::path::Path)> = Vec::new();
+        for (option, path) in
+            [("--source", &self.source), ("--target", &self.target), ("--input", &self.input)]
+        {
+            if let Some(p) = path {
+                inputs.push((option, p));
+            }
+        }
+        refuse_overwriting_input(("--output", &self.output), &inputs)
+            .map_err(anyhow::Error::msg)?;
 
         Ok(())
     }

@@ -20,9 +20,18 @@ pub fn error_line(err: &anyhow::Error) -> String {
 /// A command-line usage error of clap as one line: its first line without clap's
 /// `error: `, then its pointer to `--help` when it has one.
 pub fn usage_error_line(rendered: &str) -> String {
-    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut lines = rendered.lines().map(str::trim).skip_while(|l| l.is_empty());
     let first = lines.next().unwrap_or("bad arguments");
     let first = first.strip_prefix("error: ").unwrap_or(first);
+    // A first line that ends in `:` introduces a list (the missing arguments, say): the
+    // lines up to the next blank one are part of the message.
+    let mut first = first.to_string();
+    if first.ends_with(':') {
+        let items: Vec<&str> = lines.take_while(|l| !l.is_empty()).collect();
+        if !items.is_empty() {
+            first = format!("{first} {}", items.join(", "));
+        }
+    }
     match rendered.lines().map(str::trim).find(|l| l.starts_with("For more information")) {
         Some(help) => format!("{first} ({})", help.trim_end_matches('.').to_lowercase()),
         None => first.to_string(),
@@ -56,6 +65,18 @@ mod tests {
     fn nested_mt_errors_and_line_breaks_collapse() {
         let err = anyhow::anyhow!("mt: error: bad line 3\n  detail").context("stage x failed");
         assert_eq!(error_line(&err), "stage x failed: bad line 3 detail");
+    }
+
+    #[test]
+    fn a_list_of_missing_arguments_is_kept() {
+        let rendered = "error: the following required arguments were not provided:\n  \
+                        --target <FILE>\n\nUsage: mt align --source <FILE> --target <FILE>\n\n\
+                        For more information, try '--help'.\n";
+        assert_eq!(
+            usage_error_line(rendered),
+            "the following required arguments were not provided: --target <FILE> (for more \
+             information, try '--help')"
+        );
     }
 
     #[test]

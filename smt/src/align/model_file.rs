@@ -249,13 +249,25 @@ impl Aligner {
             return Err(bad(format!("format version {version}, expected {VERSION}")));
         }
         let mut aligner: Aligner =
-            bincode::deserialize(&rest[4..]).map_err(|e| bad(format!("corrupt model: {e}")))?;
+            bincode::deserialize(&rest[4..]).map_err(|e| bad(corrupt_model_message(&e)))?;
         aligner.source_vocab.rebuild_index();
         aligner.target_vocab.rebuild_index();
         for m in [&mut aligner.forward, &mut aligner.reverse].into_iter().flatten() {
             m.table.rebuild_index();
         }
         Ok(aligner)
+    }
+}
+
+/// What is wrong with a model file that bincode cannot read. bincode reports a file that
+/// ends early as an I/O error with an empty message.
+fn corrupt_model_message(e: &bincode::Error) -> String {
+    match &**e {
+        bincode::ErrorKind::Io(io) if io.kind() == io::ErrorKind::UnexpectedEof => {
+            "corrupt model: the file is truncated (it ends inside the model data)".into()
+        }
+        bincode::ErrorKind::Io(io) => format!("corrupt model: read error: {io}"),
+        other => format!("corrupt model: {other}"),
     }
 }
 
