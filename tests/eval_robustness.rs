@@ -224,3 +224,46 @@ fn tab_separated_references() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("both.txt:1: expected 3 tab-separated references, found 2"));
 }
+
+/// A one-line error with exit code 2 and nothing on stdout.
+fn assert_usage_error(o: &Output, needle: &str) {
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
+    let err = stderr(o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("mt: error: ") && err.contains(needle), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn width_out_of_range_is_an_error_not_a_panic() {
+    let d = Dir::new();
+    let r = d.file("ref.txt", b"The cat is on the mat.\n");
+    for metric in ["bleu", "chrf", "ter"] {
+        let o = mt(&["eval", metric, "-w", "65536", "-r"], &[&r, &r]);
+        assert_usage_error(&o, "--width");
+        let o = mt(&["eval", metric, "-w", "16", "-r"], &[&r, &r]);
+        let out = stdout(&o);
+        let score = out.split(" = ").nth(1).unwrap().split_whitespace().next().unwrap();
+        assert_eq!(score.split('.').nth(1).map(str::len), Some(16), "{out}");
+    }
+}
+
+#[test]
+fn smoothing_values_must_be_finite_and_non_negative() {
+    let d = Dir::new();
+    let r = d.file("ref.txt", b"The cat is on the mat.\n");
+    let h = d.file("hyp.txt", b"The cat sat on the mat.\n");
+    for (method, value) in
+        [("add-k", "nan"), ("add-k", "1e308"), ("add-k", "-1"), ("floor", "-0.1"), ("floor", "inf")]
+    {
+        let arg = format!("--smooth-value={value}");
+        let args = ["eval", "bleu", "--smooth-method", method, &arg, "--sentence-level", "-r"];
+        assert_usage_error(&mt(&args, &[&r, &h]), "--smooth-value");
+    }
+    // Valid values score as before.
+    let o =
+        mt(&["eval", "bleu", "--smooth-method", "add-k", "--smooth-value", "1", "-r"], &[&r, &h]);
+    let out = stdout(&o);
+    assert!(out.contains("smooth:add-k[1.00]") && !out.to_lowercase().contains("nan"), "{out}");
+}

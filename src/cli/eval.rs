@@ -75,8 +75,8 @@ pub struct ScoreArgs {
     /// Seed of the resampling (sacreBLEU's default; NumPy's generator is reproduced).
     #[arg(long, default_value_t = DEFAULT_SEED, value_name = "SEED")]
     pub seed: u64,
-    /// Decimals of the printed score.
-    #[arg(long, short = 'w', default_value_t = 1, value_name = "N")]
+    /// Decimals of the printed score (0 to 16).
+    #[arg(long, short = 'w', default_value_t = 1, value_name = "N", value_parser = parse_width)]
     pub width: usize,
     /// Print the short form of the signature.
     #[arg(long)]
@@ -107,8 +107,8 @@ pub struct BleuArgs {
     /// Smoothing: exp, floor, add-k or none.
     #[arg(long, default_value = "exp", value_name = "METHOD")]
     pub smooth_method: String,
-    /// Value for floor (default 0.1) and add-k (default 1) smoothing.
-    #[arg(long, value_name = "X")]
+    /// Value for floor (default 0.1) and add-k (default 1) smoothing, in [0, 1e6].
+    #[arg(long, value_name = "X", value_parser = parse_smooth_value)]
     pub smooth_value: Option<f64>,
 }
 
@@ -153,6 +153,33 @@ pub struct TerArgs {
     /// Remove punctuation.
     #[arg(long)]
     pub no_punct: bool,
+}
+
+/// The most decimals `--width` prints (f64 holds about 16 significant digits).
+pub const MAX_WIDTH: usize = 16;
+
+fn parse_width(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(w) if w <= MAX_WIDTH => Ok(w),
+        Ok(_) => Err(format!("{s} decimals is too many (at most {MAX_WIDTH})")),
+        Err(e) => Err(format!("`{s}` is not a number of decimals: {e}")),
+    }
+}
+
+/// The largest `--smooth-value`: larger ones overflow BLEU's precisions to infinity.
+pub const MAX_SMOOTH_VALUE: f64 = 1e6;
+
+/// Parses `--smooth-value`: finite and in [0, 1e6] (sacreBLEU takes any float, and a
+/// negative one makes it fail on the logarithm of a negative precision).
+fn parse_smooth_value(s: &str) -> Result<f64, String> {
+    let x: f64 = s.parse().map_err(|e| format!("`{s}` is not a number: {e}"))?;
+    if !x.is_finite() {
+        return Err(format!("{s} is not a finite number"));
+    }
+    if !(0.0..=MAX_SMOOTH_VALUE).contains(&x) {
+        return Err(format!("{s} is out of range: it must lie in [0, {MAX_SMOOTH_VALUE:e}]"));
+    }
+    Ok(x)
 }
 
 /// Runs `mt eval`.
