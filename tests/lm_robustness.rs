@@ -178,3 +178,61 @@ fn empty_training_text_is_a_clear_error() {
     let err = String::from_utf8_lossy(&res.stderr);
     assert!(err.contains("<stdin>: the training text is empty"), "{err}");
 }
+
+#[test]
+fn perplexity_over_no_words_is_not_nan() {
+    let model = fixture("toy0.arpa");
+    let model = model.to_str().unwrap();
+    let (out, _) = mt_ok(&["lm", "query", "--model", model, "--text", "-"], b"");
+    assert!(out.contains("Perplexity including OOVs:\tundefined (no words)"), "{out}");
+    assert!(!out.to_lowercase().contains("nan"), "{out}");
+    let args = ["lm", "query", "--model", model, "--null-context", "--text", "-"];
+    let (out, _) = mt_ok(&args, b"\n\n");
+    assert!(out.contains("Perplexity excluding OOVs:\tundefined (no words)"), "{out}");
+    assert!(out.contains("Tokens:\t0"), "{out}");
+    assert!(!out.to_lowercase().contains("nan"), "{out}");
+}
+
+const SMALL_ARPA: &str = "\\data\\\nngram 1=4\nngram 2=2\n\n\\1-grams:\n-1\t<unk>\t0\n\
+    -99\t<s>\t-0.5\n-0.5\t</s>\n-0.3\ta\t-0.2\n\n\\2-grams:\n-0.1\t<s> a\n-0.2\ta </s>\n\n\
+    \\end\\\n";
+
+fn query_error(dir: &tempfile::TempDir, name: &str, arpa: &str) -> String {
+    let path = write(dir, name, arpa.as_bytes());
+    let out = mt(&["lm", "query", "--model", &path, "--text", "-"], b"a a\n");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    err
+}
+
+#[test]
+fn arpa_errors_name_file_line_and_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let dup = SMALL_ARPA
+        .replace("ngram 2=2", "ngram 2=3")
+        .replace("\n\n\\end", "\n-0.2\ta </s>\n\n\\end");
+    let err = query_error(&dir, "dup.arpa", &dup);
+    assert!(err.contains("dup.arpa:14: duplicate 2-gram \"a </s>\""), "{err}");
+    let big = SMALL_ARPA.replace("-0.3\ta", "-1e39\ta");
+    let err = query_error(&dir, "big.arpa", &big);
+    assert!(err.contains("big.arpa:9: log10 probability -1e39 is out of range"), "{err}");
+    let inf = SMALL_ARPA.replace("-0.3\ta", "-inf\ta");
+    let err = query_error(&dir, "inf.arpa", &inf);
+    assert!(err.contains("inf.arpa:9: log10 probability -inf is not finite"), "{err}");
+}
+
+#[test]
+fn binarize_refuses_to_overwrite_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let arpa = write(&dir, "lm.arpa", SMALL_ARPA.as_bytes());
+    let out = mt(&["lm", "binarize", "--arpa", &arpa, "--model", &arpa], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refusing to overwrite"), "{err}");
+    assert_eq!(std::fs::read_to_string(&arpa).unwrap(), SMALL_ARPA);
+    let text = write(&dir, "text.txt", b"a a\n");
+    let out = mt(&["lm", "train", "--order", "2", "--text", &text, "--arpa", &text], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&text).unwrap(), "a a\n");
+}

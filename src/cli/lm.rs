@@ -20,7 +20,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use smt::lm::{binary, discount::Discount, estimate, float_text, Corpus, EstimateOptions};
 use smt::lm::{LanguageModel, LmError};
 
-use crate::output::AtomicOutput;
+use crate::output::{refuse_overwriting_input, AtomicOutput};
 use crate::text::{display_name, open_bytes, LineReader, ReadOptions};
 
 /// Options of `mt lm`.
@@ -128,6 +128,12 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         None => None,
         Some(v) => Some(fallback_discounts(v)?),
     };
+    for (option, out) in [("--arpa", &args.arpa), ("--model", &args.model)] {
+        if let Some(out) = out {
+            refuse_overwriting_input((option, out), &[("--text", &args.text)])
+                .map_err(anyhow::Error::msg)?;
+        }
+    }
     let name = display_name(&args.text);
     let opts = ReadOptions { strip_bom: true, lossy_utf8: args.lossy_utf8, offers_lossy: true };
     let mut reader = LineReader::open(&args.text, opts)?;
@@ -210,6 +216,8 @@ fn load(path: &Path) -> anyhow::Result<LanguageModel> {
 }
 
 fn binarize(args: BinarizeArgs) -> anyhow::Result<()> {
+    refuse_overwriting_input(("--model", &args.model), &[("--arpa", &args.arpa)])
+        .map_err(anyhow::Error::msg)?;
     let lm = load(&args.arpa)?;
     write_binary(&lm, &args.model)
 }
@@ -297,14 +305,18 @@ fn query(args: QueryArgs) -> anyhow::Result<()> {
             buf.clear();
         }
     }
-    let ppl = |total: f64, tokens: u64| 10f64.powf(-(total / tokens as f64));
+    // KenLM prints nan for a perplexity over no tokens; say so instead.
+    let ppl = |buf: &mut Vec<u8>, total: f64, tokens: u64| {
+        if tokens == 0 {
+            buf.extend_from_slice(b"undefined (no words)");
+        } else {
+            float_text::push_f64(buf, 10f64.powf(-(total / tokens as f64)));
+        }
+    };
     buf.extend_from_slice(b"Perplexity including OOVs:\t");
-    float_text::push_f64(&mut buf, ppl(corpus_total, corpus_tokens));
+    ppl(&mut buf, corpus_total, corpus_tokens);
     buf.extend_from_slice(b"\nPerplexity excluding OOVs:\t");
-    float_text::push_f64(
-        &mut buf,
-        ppl(corpus_total - corpus_oov_total, corpus_tokens - corpus_oov),
-    );
+    ppl(&mut buf, corpus_total - corpus_oov_total, corpus_tokens - corpus_oov);
     buf.extend_from_slice(format!("\nOOVs:\t{corpus_oov}\nTokens:\t{corpus_tokens}\n").as_bytes());
     out.write_all(&buf)?;
     out.flush()?;

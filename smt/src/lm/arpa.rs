@@ -217,6 +217,7 @@ pub fn read_arpa<R: BufRead>(
             )));
         }
         let mut o = NgramOrder::new(n);
+        o.first_line = lines.number + 1;
         o.words.reserve(count * n);
         o.prob.reserve(count);
         if n < order {
@@ -365,9 +366,19 @@ impl<R: BufRead> Lines<'_, R> {
     }
 
     fn number_at(&self, field: &[u8], what: &str) -> Result<f32, LmError> {
-        let value = std::str::from_utf8(field).ok().and_then(|s| s.parse::<f32>().ok());
+        let text = std::str::from_utf8(field).ok();
+        let value = text.and_then(|s| s.parse::<f32>().ok());
+        // A number written out (not `inf` or `nan`) that is not finite is too large.
+        let special = text.is_some_and(|s| {
+            let s = s.to_ascii_lowercase();
+            s.contains("inf") || s.contains("nan")
+        });
         match value {
             Some(v) if v.is_finite() => Ok(v),
+            Some(_) if !special => Err(self.error(&format!(
+                "{what} {} is out of range (a 32-bit float holds at most about 3.4e38)",
+                lossy(field)
+            ))),
             Some(_) => Err(self.error(&format!("{what} {} is not finite", lossy(field)))),
             None => Err(self.error(&format!("bad {what} {:?}", lossy(field)))),
         }

@@ -135,6 +135,8 @@ pub enum LmError {
     DuplicateNgram {
         /// The n-gram's words.
         gram: Vec<String>,
+        /// The 1-based ARPA line of the second occurrence (0 when not read from a file).
+        line: usize,
     },
 }
 

@@ -5,7 +5,7 @@
 //! builds one, and the query model ([`super::query::LanguageModel`]) is compiled from one.
 
 /// The n-grams of one order.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct NgramOrder {
     /// The order `n` of every n-gram here.
     pub n: usize,
@@ -16,6 +16,21 @@ pub struct NgramOrder {
     /// log10 backoff of each n-gram (0 where the ARPA line had none). Empty for the
     /// highest order, which has no backoff column.
     pub backoff: Vec<f32>,
+    /// The 1-based line of the section's first n-gram in the ARPA file it was read from
+    /// (0 when the section was not read from a file); n-gram `i` is on line
+    /// `first_line + i`, since a section has no blank lines.
+    pub first_line: usize,
+}
+
+/// Two sections are equal when they hold the same n-grams and values, wherever they
+/// were read from ([`NgramOrder::first_line`] is not compared).
+impl PartialEq for NgramOrder {
+    fn eq(&self, other: &Self) -> bool {
+        self.n == other.n
+            && self.words == other.words
+            && self.prob == other.prob
+            && self.backoff == other.backoff
+    }
 }
 
 impl NgramOrder {

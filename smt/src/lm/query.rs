@@ -307,7 +307,14 @@ impl LanguageModel {
         } else {
             super::arpa::read_arpa(input, &name, &mut |w| warnings.push(w))?
         };
-        let mut lm = Self::from_ngrams(&model)?;
+        let mut lm = Self::from_ngrams(&model).map_err(|e| match e {
+            LmError::DuplicateNgram { gram, line } if line > 0 => LmError::Arpa {
+                path: name.clone(),
+                line,
+                message: format!("duplicate {}-gram \"{}\"", gram.len(), gram.join(" ")),
+            },
+            other => other,
+        })?;
         lm.warnings = warnings;
         Ok(lm)
     }
@@ -339,6 +346,7 @@ impl LanguageModel {
                 if !t.insert(e) {
                     return Err(LmError::DuplicateNgram {
                         gram: g.iter().map(|&w| model.vocab[w as usize].clone()).collect(),
+                        line: if o.first_line > 0 { o.first_line + i } else { 0 },
                     });
                 }
             }
