@@ -81,12 +81,29 @@ pub struct CorpusRecord {
 pub struct WeightsFile {
     /// Feature names in vector order.
     pub names: Vec<String>,
-    /// The weights.
+    /// The weights (each at most [`MAX_WEIGHT`] in magnitude).
+    #[serde(deserialize_with = "bounded_weights")]
     pub weights: Vec<f32>,
     /// True once `mt tune` has written them.
     pub tuned: bool,
     /// Development BLEU after each MERT iteration (empty when untuned).
     pub history: Vec<f64>,
+}
+
+/// The largest weight magnitude accepted: larger ones make model scores overflow to
+/// infinity (MERT's weights are normalized to sum 1 in magnitude).
+pub const MAX_WEIGHT: f64 = 1e6;
+
+fn bounded_weights<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<f32>, D::Error> {
+    let wide = Vec::<f64>::deserialize(d)?;
+    if let Some(x) = wide.iter().find(|x| !(x.abs() <= MAX_WEIGHT)) {
+        return Err(serde::de::Error::custom(format!(
+            "weight {x:e} is out of range (at most {MAX_WEIGHT:e} in magnitude)"
+        )));
+    }
+    Ok(wide.into_iter().map(|x| x as f32).collect())
 }
 
 /// Names of the features, in vector order.
@@ -129,7 +146,7 @@ impl WeightsFile {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a weights file", path.display()))
+            .with_context(|| format!("{}: not a valid weights file", path.display()))
     }
 
     /// Writes a weights file atomically.

@@ -185,3 +185,47 @@ fn malformed_phrase_table_line() {
     assert!(err.contains("phrase-table.gz:2: malformed phrase-table line"), "{err}");
     assert!(!err.contains("panicked"));
 }
+
+fn assert_one_line_error(o: &Output, needle: &str) {
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("mt: error: ") && err.contains(needle), "{err}");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn decoder_and_tuner_options_out_of_range_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = r12_model(dir.path());
+    for bad in ["2", "inf", "-1", "nan"] {
+        let arg = format!("--beam-threshold={bad}");
+        assert_one_line_error(&decode(&model, b"the house\n", &[&arg]), "--beam-threshold");
+    }
+    let out = decode(&model, b"the house\n", &["--beam-threshold", "1"]);
+    assert!(!stdout(&out).trim().is_empty());
+    assert_one_line_error(&decode(&model, b"the house\n", &["--n-best", "0"]), "--n-best");
+    let weights = std::fs::read(Path::new(&model).join("weights.json")).unwrap();
+    for (option, value) in [("--max-iterations", "0"), ("--nbest-size", "0")] {
+        let o = mt(&["tune", "--model", &model, option, value], b"");
+        assert_one_line_error(&o, option);
+    }
+    assert_eq!(std::fs::read(Path::new(&model).join("weights.json")).unwrap(), weights);
+}
+
+#[test]
+fn huge_weights_are_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = r12_model(dir.path());
+    let path = Path::new(&model).join("weights.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for w in json["weights"].as_array_mut().unwrap() {
+        *w = serde_json::json!(3e38);
+    }
+    std::fs::write(&path, json.to_string()).unwrap();
+    let o = decode(&model, b"the house\n", &["--n-best", "2"]);
+    assert_one_line_error(&o, "weights.json");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("weight 3e38 is out of range"), "{err}");
+}

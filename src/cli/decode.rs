@@ -22,7 +22,7 @@ pub struct DecodeArgs {
     #[arg(long, short, default_value = "-")]
     pub output: PathBuf,
     /// Write the K best translations per sentence in the Moses n-best format.
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = super::positive_count)]
     pub n_best: Option<usize>,
     /// Append the word alignment of each output (`i-j`, source index first).
     #[arg(long)]
@@ -40,6 +40,11 @@ pub struct DecodeArgs {
 
 /// Runs `mt decode`.
 pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
+    crate::output::refuse_overwriting_input(
+        ("--output", &args.output),
+        &[("--input", &args.input)],
+    )
+    .map_err(anyhow::Error::msg)?;
     match args.system {
         System::Smt => super::smt_decode::run(&args, &args.smt),
         System::Nmt => super::nmt_decode::run(&args, &args.nmt),

@@ -46,6 +46,15 @@ pub enum Command {
     Compare(compare::CompareArgs),
 }
 
+/// Parses a count that must be at least 1 (a clap value parser).
+pub fn positive_count(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("`{s}` is not a count: {e}")),
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {

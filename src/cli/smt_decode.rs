@@ -24,8 +24,9 @@ pub struct SmtDecodeOpts {
     /// Largest jump over source words; a negative value means unlimited.
     #[arg(long, default_value_t = 6, allow_negative_numbers = true)]
     pub distortion_limit: i64,
-    /// Relative threshold pruning (a probability ratio; 0 turns it off).
-    #[arg(long, default_value_t = 1e-5)]
+    /// Relative threshold pruning (a probability ratio in [0, 1]: hypotheses less
+    /// probable than this times the best of their stack are dropped; 0 turns it off).
+    #[arg(long, default_value_t = 1e-5, value_name = "RATIO", value_parser = parse_ratio)]
     pub beam_threshold: f32,
     /// Translations kept per source phrase.
     #[arg(long, default_value_t = 20)]
@@ -49,13 +50,23 @@ impl SmtDecodeOpts {
     pub fn decode_options(&self, n_best: usize) -> DecodeOptions {
         DecodeOptions {
             stack_size: self.stack_size.max(1),
-            beam_threshold: self.beam_threshold.max(0.0),
+            beam_threshold: self.beam_threshold,
             distortion_limit: usize::try_from(self.distortion_limit).ok(),
             table_limit: self.table_limit.max(1),
             drop_unknown: self.drop_unknown,
             n_best,
         }
     }
+}
+
+/// Parses `--beam-threshold`: a probability ratio in [0, 1] (above 1 even the best
+/// hypothesis of a stack would be pruned).
+fn parse_ratio(s: &str) -> Result<f32, String> {
+    let x: f32 = s.parse().map_err(|e| format!("`{s}` is not a number: {e}"))?;
+    if !(0.0..=1.0).contains(&x) {
+        return Err(format!("{s} is not a probability ratio in [0, 1]"));
+    }
+    Ok(x)
 }
 
 /// The weights a decode run uses.

@@ -38,10 +38,10 @@ pub struct TuneArgs {
     #[arg(long)]
     pub dev_target: Option<PathBuf>,
     /// Most MERT iterations (decoding passes).
-    #[arg(long, default_value_t = 25)]
+    #[arg(long, default_value_t = 25, value_parser = super::positive_count)]
     pub max_iterations: usize,
     /// Size of each n-best list.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = super::positive_count)]
     pub nbest_size: usize,
     /// Random restarts of each optimization.
     #[arg(long, default_value_t = 20)]
@@ -132,10 +132,10 @@ fn tune(args: &TuneArgs) -> Result<()> {
     let mut best: Option<(f64, Weights)> = None;
     let dopts = smt::decode::DecodeOptions {
         stack_size: args.stack_size.max(1),
-        n_best: args.nbest_size.max(1),
+        n_best: args.nbest_size,
         ..Default::default()
     };
-    for it in 1..=args.max_iterations.max(1) {
+    for it in 1..=args.max_iterations {
         let t0 = Instant::now();
         let table = limited_table(&model, &weights, dopts.table_limit);
         let bar = crate::progress::bar(src.len() as u64, &format!("MERT iteration {it}: decoding"));
