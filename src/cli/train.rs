@@ -40,6 +40,9 @@ pub struct TrainArgs {
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Ids of the options given on the command line (filled by [`super::parse`]).
+    #[arg(skip)]
+    pub given: Vec<String>,
     /// Options of the phrase-based system.
     #[command(flatten)]
     pub smt: super::smt_train::SmtTrainOpts,

@@ -76,3 +76,16 @@ pub fn write_lines(path: &Path, lines: &[String]) -> anyhow::Result<()> {
     }
     out.commit().with_context(|| format!("writing {}", path.display()))
 }
+
+/// Line count and FNV-1a 64-bit hash of `lines` (each followed by `\n`): the content of a
+/// text as [`read_lines`] returns it, the same for a plain and a gzipped copy.
+pub fn digest(lines: &[String]) -> nmt::checkpoint::TextDigest {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for l in lines {
+        for &b in l.as_bytes().iter().chain(b"\n") {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    nmt::checkpoint::TextDigest { lines: lines.len(), fnv1a64: format!("{h:016x}") }
+}
