@@ -31,7 +31,8 @@ pub struct TrainArgs {
     /// Development target side.
     #[arg(long)]
     pub dev_target: Option<PathBuf>,
-    /// The model directory to write.
+    /// The model directory to write (nmt: one that already holds a model is refused
+    /// unless `--resume` or `--overwrite`).
     #[arg(long)]
     pub out: PathBuf,
     /// Worker threads (default: all cores).
