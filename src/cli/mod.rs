@@ -46,6 +46,19 @@ pub enum Command {
     Compare(compare::CompareArgs),
 }
 
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Align(args) => align::run(args),
+        Command::Lm(args) => lm::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Decode(args) => decode::run(args),
+        Command::Tune(args) => tune::run(args),
+        Command::Compare(args) => compare::run(args),
+    }
+}
+
 /// Parses the process's command line, noting which `mt train` options it gives.
 pub fn parse() -> Result<Cli, clap::Error> {
     use clap::{CommandFactory, FromArgMatches};
@@ -61,19 +74,6 @@ pub fn parse() -> Result<Cli, clap::Error> {
             .collect();
     }
     Ok(cli)
-}
-
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Align(args) => align::run(args),
-        Command::Lm(args) => lm::run(args),
-        Command::Eval(args) => eval::run(args),
-        Command::Train(args) => train::run(args),
-        Command::Decode(args) => decode::run(args),
-        Command::Tune(args) => tune::run(args),
-        Command::Compare(args) => compare::run(args),
-    }
 }
 
 #[cfg(test)]
