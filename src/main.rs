@@ -3,10 +3,8 @@
 //! Exit codes: 0 on success, 2 on any error (bad usage, unreadable or malformed input,
 //! a failed computation). A closed stdout (as with `| head`) ends the run quietly.
 
-use clap::Parser;
-
 fn main() {
-    let cli = match mt::cli::Cli::try_parse() {
+    let cli = match mt::cli::parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {

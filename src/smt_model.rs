@@ -74,6 +74,10 @@ pub struct CorpusRecord {
     pub fnv1a64: String,
     /// Number of lines.
     pub lines: usize,
+    /// Line count and hash of the text as read (decompressed, without a byte-order mark
+    /// or `\r`), for the training sides; absent in models written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<nmt::checkpoint::TextDigest>,
 }
 
 /// The weights file.

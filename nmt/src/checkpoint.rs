@@ -41,6 +41,27 @@ pub struct SavedConfig {
     pub model: ModelConfig,
     /// The training settings the model was trained with.
     pub train: TrainSettings,
+    /// What the model was trained on (absent in models written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<TrainingData>,
+}
+
+/// Line count and content hash of a text, independent of how the file was stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextDigest {
+    /// Number of lines.
+    pub lines: usize,
+    /// FNV-1a 64-bit hash (hexadecimal) of the lines, each followed by `\n`.
+    pub fnv1a64: String,
+}
+
+/// The training bitext a model was trained on, as digests of its two sides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainingData {
+    /// The source side.
+    pub source: TextDigest,
+    /// The target side.
+    pub target: TextDigest,
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory.
@@ -98,30 +119,54 @@ pub fn load_weights(cfg: &ModelConfig, path: &Path, device: &Device) -> Result<S
     }
     let bad = |message: String| NmtError::BadModel { path: path.to_path_buf(), message };
     if !is_safetensors(path) {
-        return Seq2Seq::new(cfg, device)
-            .try_load_file(path)
-            .map_err(|e| bad(format!("cannot load weights: {e:?}")));
+        return Seq2Seq::new(cfg, device).try_load_file(path).map_err(|e| {
+            let text = format!("{e:?}");
+            let mut first: String = text.lines().next().unwrap_or("").chars().take(300).collect();
+            if first.len() < text.len() {
+                first.push_str(" ...");
+            }
+            bad(format!("cannot load weights (not weights of this model?): {first}"))
+        });
     }
-    use burn::store::{ModuleSnapshot, SafetensorsStore};
+    use burn::store::{ApplyError, ModuleSnapshot, SafetensorsStore};
     let mut model = Seq2Seq::new(cfg, device);
-    let mut store = SafetensorsStore::from_file(path);
+    // Partial, unvalidated loading returns every problem in the result instead of one
+    // multi-line (or nameless) error: the first problem is then reported on one line.
+    let mut store = SafetensorsStore::from_file(path).validate(false).allow_partial(true);
     let result = model.load_from(&mut store).map_err(|e| {
-        // The store's message is a multi-line table; its first line says what failed.
         let text = e.to_string();
         let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
         bad(format!("cannot load weights (not weights of this model?): {first}"))
     })?;
+    let config = path.with_file_name(CONFIG_FILE);
+    if let Some(e) = result.errors.first() {
+        let what = match e {
+            ApplyError::ShapeMismatch { path: name, expected, found } => format!(
+                "tensor {name} has shape {:?}, but {} describes a model where it has {:?}",
+                found.as_slice(),
+                config.display(),
+                expected.as_slice()
+            ),
+            other => other.to_string(),
+        };
+        return Err(bad(format!(
+            "{what} ({} of the model's tensors do not fit)",
+            result.errors.len()
+        )));
+    }
     if let Some((name, _)) = result.missing.first() {
         return Err(bad(format!(
-            "tensor {name} missing ({} of the model's tensors absent)",
-            result.missing.len()
+            "tensor {name} missing ({} of the model's tensors absent; does {} belong to \
+             these weights?)",
+            result.missing.len(),
+            config.display()
         )));
     }
     if let Some(name) = result.unused.first() {
-        return Err(bad(format!("tensor {name} is not part of this model")));
-    }
-    if let Some(e) = result.errors.first() {
-        return Err(bad(format!("not weights of this model: {e}")));
+        return Err(bad(format!(
+            "tensor {name} is not part of the model {} describes",
+            config.display()
+        )));
     }
     Ok(model)
 }
@@ -137,6 +182,17 @@ pub fn weights_path(dir: &Path) -> PathBuf {
     }
 }
 
+/// Reads `config.json` of the model directory `dir` and checks its model settings.
+pub fn read_config(dir: &Path) -> Result<SavedConfig> {
+    let path = dir.join(CONFIG_FILE);
+    let config: SavedConfig = read_json(&path)?;
+    config.model.validate().map_err(|e| match e {
+        NmtError::InvalidSetting(message) => NmtError::BadModel { path, message },
+        other => other,
+    })?;
+    Ok(config)
+}
+
 /// A trained model ready for decoding.
 pub struct LoadedModel {
     /// Settings from `config.json`.
@@ -149,7 +205,7 @@ pub struct LoadedModel {
 
 /// Loads the best model of the directory `dir` for decoding on `device`.
 pub fn load_model(dir: &Path, device: &Device) -> Result<LoadedModel> {
-    let config: SavedConfig = read_json(&dir.join(CONFIG_FILE))?;
+    let config = read_config(dir)?;
     let vocab = SubwordVocab::load(&dir.join(TOKENIZER_FILE), config.model.normalization)?;
     if vocab.size() != config.model.vocab_size {
         return Err(NmtError::BadModel {

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bpe::SPECIALS;
+use crate::error::NmtError;
 use crate::normalize::Normalization;
 
 /// The encoder-decoder architecture.
@@ -55,27 +57,44 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
-    /// Checks the sizes fit together.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks that every value is in range and the sizes fit together.
+    pub fn validate(&self) -> Result<(), NmtError> {
+        let bad = |m: String| Err(NmtError::InvalidSetting(m));
         if self.emb_size == 0 || self.hidden_size == 0 || self.layers == 0 {
-            return Err("sizes and the layer count must be positive".into());
+            return bad(format!(
+                "sizes and the layer count must be positive (embedding {}, hidden {}, layers {})",
+                self.emb_size, self.hidden_size, self.layers
+            ));
+        }
+        if self.vocab_size <= SPECIALS.len() {
+            return bad(format!("vocabulary size {} is too small", self.vocab_size));
+        }
+        if self.max_positions == 0 {
+            return bad("the maximum length in subwords (max_positions) must be positive".into());
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return Err(format!("dropout {} is not in [0, 1)", self.dropout));
+            return bad(format!("dropout {} is not in [0, 1)", self.dropout));
         }
         match self.arch {
             Arch::Lstm => {
                 if self.layers != 1 {
-                    return Err("the LSTM model has one layer per stack (--layers 1)".into());
+                    return bad(format!(
+                        "{} layers, but the LSTM model has one layer per stack (--layers 1)",
+                        self.layers
+                    ));
                 }
                 if self.tied_embeddings && self.emb_size != self.hidden_size {
-                    return Err("tied embeddings need --emb-size equal to --hidden-size".into());
+                    return bad(format!(
+                        "tied embeddings need the embedding size ({}) equal to the hidden \
+                         size ({})",
+                        self.emb_size, self.hidden_size
+                    ));
                 }
             }
             Arch::Transformer => {
                 if self.heads == 0 || !self.emb_size.is_multiple_of(self.heads) {
-                    return Err(format!(
-                        "--emb-size {} is not divisible by --heads {}",
+                    return bad(format!(
+                        "the embedding size {} is not divisible by the {} attention heads",
                         self.emb_size, self.heads
                     ));
                 }

@@ -53,6 +53,29 @@ pub struct TrainSettings {
     pub seed: u64,
 }
 
+impl TrainSettings {
+    /// Checks that every value is finite and in range.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(NmtError::InvalidSetting(m));
+        if self.batch_tokens == 0 {
+            return bad("--batch-tokens must be positive".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("--lr {} must be a positive finite number", self.lr));
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return bad(format!("--label-smoothing {} is not in [0, 1)", self.label_smoothing));
+        }
+        if !(self.clip_norm.is_finite() && self.clip_norm >= 0.0) {
+            return bad(format!(
+                "--clip-norm {} must be a finite number >= 0 (0: off)",
+                self.clip_norm
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One row of the learning curve.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CurveRow {
@@ -224,9 +247,8 @@ pub fn train(
     if train.is_empty() {
         return Err(NmtError::InvalidSetting("the training data is empty".into()));
     }
-    if s.batch_tokens == 0 {
-        return Err(NmtError::InvalidSetting("--batch-tokens must be positive".into()));
-    }
+    s.validate()?;
+    cfg.validate()?;
     let adam = AdamConfig::new().with_beta_2(0.98).with_epsilon(1e-9);
     let mut optim = adam.init();
     let (mut model, mut state) = if resume {

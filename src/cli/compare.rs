@@ -36,10 +36,14 @@ pub struct CompareArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Use this trained `mt train --system smt` model directory instead of training (and
-    /// tuning) one; it must have been trained on the same training split.
+    /// tuning) one; it must have been trained on the same training split (the same
+    /// sentences, plain or gzipped: checked against its manifest, a warning when the
+    /// manifest cannot tell).
     #[arg(long, value_name = "DIR")]
     pub smt_model: Option<PathBuf>,
-    /// Use this trained `mt train --system nmt` model directory instead of training one.
+    /// Use this trained `mt train --system nmt` model directory instead of training one;
+    /// the same training split rule applies (checked against its `config.json`; a warning
+    /// for models that do not record their training data).
     #[arg(long, value_name = "DIR")]
     pub nmt_model: Option<PathBuf>,
     /// Use this NMT model, trained on the lowercased Hansards bitext with the trial pairs

@@ -68,6 +68,23 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Parses the process's command line, noting which `mt train` options it gives.
+pub fn parse() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches()?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
+    if let (Command::Train(t), Some(("train", sub))) = (&mut cli.command, matches.subcommand()) {
+        t.given = sub
+            .ids()
+            .filter(|id| {
+                sub.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+            })
+            .map(|id| id.to_string())
+            .collect();
+    }
+    Ok(cli)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

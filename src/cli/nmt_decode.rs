@@ -86,8 +86,35 @@ fn word_alignment(
     links.join(" ")
 }
 
+/// Checks the search options before the model is loaded.
+fn check_options(opts: &NmtDecodeOpts) -> anyhow::Result<()> {
+    if opts.beam_size == 0 {
+        anyhow::bail!("--beam-size must be at least 1 (1: greedy search)");
+    }
+    if !(opts.length_penalty.is_finite() && opts.length_penalty >= 0.0) {
+        anyhow::bail!(
+            "--length-penalty {} must be a finite number >= 0 (0: none)",
+            opts.length_penalty
+        );
+    }
+    if !(opts.max_length_ratio.is_finite() && opts.max_length_ratio > 0.0) {
+        anyhow::bail!(
+            "--max-length-ratio {} must be a positive finite number",
+            opts.max_length_ratio
+        );
+    }
+    if opts.max_output_length == Some(0) {
+        anyhow::bail!("--max-output-length must be at least 1");
+    }
+    if opts.batch_size == 0 {
+        anyhow::bail!("--batch-size must be at least 1");
+    }
+    Ok(())
+}
+
 /// Runs `mt decode --system nmt`.
 pub fn run(common: &super::decode::DecodeArgs, opts: &NmtDecodeOpts) -> anyhow::Result<()> {
+    check_options(opts)?;
     let device = nmt::device(opts.gpu, common.threads);
     let loaded = load_model(&common.model, &device)?;
     let vocab = &loaded.vocab;

@@ -7,7 +7,8 @@ use clap::ValueEnum;
 use nmt::batch::Pair;
 use nmt::bpe::SubwordVocab;
 use nmt::checkpoint::{
-    read_json, write_atomic, write_json, SavedConfig, CONFIG_FILE, TOKENIZER_FILE,
+    read_config, write_atomic, write_json, SavedConfig, TrainingData, CHECKPOINT_DIR, CONFIG_FILE,
+    CURVE_FILE, LEGACY_WEIGHTS_FILE, TOKENIZER_FILE, WEIGHTS_FILE,
 };
 use nmt::config::{Arch, AttentionKind, ModelConfig};
 use nmt::normalize::Normalization;
@@ -113,9 +114,16 @@ pub struct NmtTrainOpts {
     /// early stopping then follows the validation loss.
     #[arg(long)]
     pub no_valid_bleu: bool,
-    /// [nmt] Continue the interrupted run in `--out` from its checkpoint.
+    /// [nmt] Continue the interrupted run in `--out` from its checkpoint. The model and
+    /// training settings saved in `--out` are kept (only `--max-steps` and `--max-epochs`
+    /// may be raised); other options that differ from them are ignored with a warning.
     #[arg(long)]
     pub resume: bool,
+    /// [nmt] Replace the model already in `--out` (without it, a `--out` holding a model
+    /// is refused). Its files are removed only once every setting and input has been
+    /// checked; a run that then fails before its first checkpoint leaves no model files.
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
     /// [nmt] Train on the CUDA GPU (build with `--features nmt/cuda`).
     #[arg(long)]
     pub gpu: bool,
@@ -225,16 +233,160 @@ impl Observer for Progress<'_> {
     }
 }
 
+/// The files `mt train --system nmt` writes into its model directory.
+const MODEL_FILES: [&str; 7] = [
+    CONFIG_FILE,
+    TOKENIZER_FILE,
+    WEIGHTS_FILE,
+    LEGACY_WEIGHTS_FILE,
+    CURVE_FILE,
+    CHECKPOINT_DIR,
+    "checkpoint.tmp",
+];
+
+/// The model files present in `dir`.
+fn model_files_in(dir: &Path) -> Vec<&'static str> {
+    MODEL_FILES.into_iter().filter(|f| dir.join(f).exists()).collect()
+}
+
+fn remove_model_files(dir: &Path) -> std::io::Result<()> {
+    for f in model_files_in(dir) {
+        let path = dir.join(f);
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks `--out` of a new (not resumed) run before anything is written.
+fn check_new_out(out: &Path, overwrite: bool) -> anyhow::Result<()> {
+    if !out.exists() {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        bail!("--out {} exists and is not a directory", out.display());
+    }
+    let present = model_files_in(out);
+    if !present.is_empty() && !overwrite {
+        bail!(
+            "--out {} already holds a model ({}): add --resume to continue its training or \
+             --overwrite to replace it, or choose another directory",
+            out.display(),
+            present.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Removes what a new run wrote into its model directory if it fails before its first
+/// checkpoint, so that no directory with a configuration but no (or other) weights stays.
+struct NewModelDir<'a> {
+    dir: &'a Path,
+    created: bool,
+    armed: bool,
+}
+
+impl Drop for NewModelDir<'_> {
+    fn drop(&mut self) {
+        if !self.armed || self.dir.join(CHECKPOINT_DIR).join("state.json").exists() {
+            return;
+        }
+        let _ = remove_model_files(self.dir);
+        if self.created {
+            let _ = std::fs::remove_dir(self.dir); // only when nothing else is in it
+        }
+    }
+}
+
+/// Warns (one line) about options given on the command line that `--resume` ignores
+/// because they differ from the settings saved in the model directory.
+fn warn_ignored_on_resume(
+    common: &super::train::TrainArgs,
+    opts: &NmtTrainOpts,
+    saved: &SavedConfig,
+    config_path: &Path,
+) {
+    let (m, t) = (&saved.model, &saved.train);
+    let arch = match opts.arch {
+        ArchOpt::Lstm => Arch::Lstm,
+        ArchOpt::Transformer => Arch::Transformer,
+    };
+    let attention = match opts.attention_score {
+        AttentionScore::Dot => AttentionKind::Dot,
+        AttentionScore::General => AttentionKind::General,
+        AttentionScore::Bahdanau => AttentionKind::Bahdanau,
+    };
+    let checks: [(&str, &str, String, String); 18] = [
+        ("arch", "--arch", format!("{arch:?}"), format!("{:?}", m.arch)),
+        ("emb_size", "--emb-size", opts.emb_size.to_string(), m.emb_size.to_string()),
+        ("hidden_size", "--hidden-size", opts.hidden_size.to_string(), m.hidden_size.to_string()),
+        ("layers", "--layers", opts.layers.to_string(), m.layers.to_string()),
+        ("heads", "--heads", opts.heads.to_string(), m.heads.to_string()),
+        ("dropout", "--dropout", opts.dropout.to_string(), m.dropout.to_string()),
+        ("attention_score", "--attention-score", format!("{attention:?}"), {
+            format!("{:?}", m.attention)
+        }),
+        ("tied_embeddings", "--tied-embeddings", "true".into(), m.tied_embeddings.to_string()),
+        ("vocab_size", "--vocab-size", opts.vocab_size.to_string(), m.vocab_size.to_string()),
+        ("normalize", "--normalize", format!("{:?}", opts.normalize), {
+            format!("{:?}", m.normalization)
+        }),
+        ("max_subwords", "--max-subwords", opts.max_subwords.to_string(), {
+            m.max_positions.to_string()
+        }),
+        ("batch_tokens", "--batch-tokens", opts.batch_tokens.to_string(), {
+            t.batch_tokens.to_string()
+        }),
+        ("lr", "--lr", opts.lr.to_string(), t.lr.to_string()),
+        ("warmup_steps", "--warmup-steps", opts.warmup_steps.to_string(), {
+            t.warmup_steps.to_string()
+        }),
+        ("clip_norm", "--clip-norm", opts.clip_norm.to_string(), t.clip_norm.to_string()),
+        ("label_smoothing", "--label-smoothing", opts.label_smoothing.to_string(), {
+            t.label_smoothing.to_string()
+        }),
+        ("valid_every", "--valid-every", opts.valid_every.to_string(), {
+            t.valid_every.to_string()
+        }),
+        ("patience", "--patience", opts.patience.to_string(), t.patience.to_string()),
+    ];
+    let mut ignored: Vec<String> = checks
+        .iter()
+        .filter(|(id, _, given, kept)| {
+            common.given.iter().any(|g| g == id) && !given.eq_ignore_ascii_case(kept)
+        })
+        .map(|(_, flag, given, kept)| format!("{flag} {given} (saved: {kept})"))
+        .collect();
+    if common.given.iter().any(|g| g == "seed") && common.seed != t.seed {
+        ignored.push(format!("--seed {} (saved: {})", common.seed, t.seed));
+    }
+    if !ignored.is_empty() {
+        eprintln!(
+            "mt: warning: --resume keeps the settings saved in {}; ignored: {}",
+            config_path.display(),
+            ignored.join(", ")
+        );
+    }
+}
+
+/// A setting error of the library as a one-line error naming the file it came from.
+fn setting_error(e: nmt::error::NmtError, path: &Path) -> anyhow::Error {
+    match e {
+        nmt::error::NmtError::InvalidSetting(m) => anyhow::anyhow!("{}: {m}", path.display()),
+        other => other.into(),
+    }
+}
+
 /// Runs `mt train --system nmt`.
+///
+/// Every setting and input is checked before anything is written. A new run refuses a
+/// `--out` that already holds a model (unless `--overwrite`), and if it fails before its
+/// first checkpoint it removes the files it wrote.
 pub fn run(common: &super::train::TrainArgs, opts: &NmtTrainOpts) -> anyhow::Result<()> {
     let out = &common.out;
-    let device = nmt::device(opts.gpu, common.threads);
-    let (src, tgt) = read_parallel(&common.source, &common.target)?;
-    let dev = match (&common.dev_source, &common.dev_target) {
-        (Some(s), Some(t)) => Some(read_parallel(s, t)?),
-        (None, None) => None,
-        _ => bail!("--dev-source and --dev-target go together"),
-    };
     let settings = TrainSettings {
         batch_tokens: opts.batch_tokens,
         max_steps: opts.max_steps,
@@ -247,50 +399,94 @@ pub fn run(common: &super::train::TrainArgs, opts: &NmtTrainOpts) -> anyhow::Res
         patience: opts.patience,
         seed: common.seed,
     };
-    let (config, vocab) = if opts.resume {
-        let mut saved: SavedConfig = read_json(&out.join(CONFIG_FILE))?;
-        let vocab = SubwordVocab::load(&out.join(TOKENIZER_FILE), saved.model.normalization)?;
+    let normalization = match opts.normalize {
+        NormalizeOpt::None => Normalization::None,
+        NormalizeOpt::Nfc => Normalization::Nfc,
+        NormalizeOpt::Nfkc => Normalization::Nfkc,
+    };
+    let requested = ModelConfig {
+        arch: match opts.arch {
+            ArchOpt::Lstm => Arch::Lstm,
+            ArchOpt::Transformer => Arch::Transformer,
+        },
+        vocab_size: opts.vocab_size,
+        emb_size: opts.emb_size,
+        hidden_size: opts.hidden_size,
+        layers: opts.layers,
+        heads: opts.heads,
+        dropout: opts.dropout,
+        attention: match opts.attention_score {
+            AttentionScore::Dot => AttentionKind::Dot,
+            AttentionScore::General => AttentionKind::General,
+            AttentionScore::Bahdanau => AttentionKind::Bahdanau,
+        },
+        tied_embeddings: opts.tied_embeddings,
+        normalization,
+        max_positions: opts.max_subwords,
+    };
+    let config_path = out.join(CONFIG_FILE);
+    let resumed = if opts.resume {
+        let mut saved = read_config(out)?;
+        warn_ignored_on_resume(common, opts, &saved, &config_path);
         // The schedule may be extended on resume; the model itself cannot change.
         saved.train.max_steps = settings.max_steps;
         saved.train.max_epochs = settings.max_epochs;
-        write_json(&out.join(CONFIG_FILE), &saved)?;
-        (saved, vocab)
+        saved.train.validate().map_err(|e| setting_error(e, &config_path))?;
+        let vocab = SubwordVocab::load(&out.join(TOKENIZER_FILE), saved.model.normalization)?;
+        if vocab.size() != saved.model.vocab_size {
+            bail!(
+                "{}: {} symbols, but {} says {}",
+                out.join(TOKENIZER_FILE).display(),
+                vocab.size(),
+                config_path.display(),
+                saved.model.vocab_size
+            );
+        }
+        Some((saved, vocab))
     } else {
-        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-        let normalization = match opts.normalize {
-            NormalizeOpt::None => Normalization::None,
-            NormalizeOpt::Nfc => Normalization::Nfc,
-            NormalizeOpt::Nfkc => Normalization::Nfkc,
-        };
-        let spinner = crate::progress::spinner("learning BPE");
-        let lines = src.iter().chain(&tgt).map(String::as_str);
-        let vocab = SubwordVocab::learn(lines, opts.vocab_size, normalization)?;
-        spinner.finish_and_clear();
-        let model = ModelConfig {
-            arch: match opts.arch {
-                ArchOpt::Lstm => Arch::Lstm,
-                ArchOpt::Transformer => Arch::Transformer,
-            },
-            vocab_size: vocab.size(),
-            emb_size: opts.emb_size,
-            hidden_size: opts.hidden_size,
-            layers: opts.layers,
-            heads: opts.heads,
-            dropout: opts.dropout,
-            attention: match opts.attention_score {
-                AttentionScore::Dot => AttentionKind::Dot,
-                AttentionScore::General => AttentionKind::General,
-                AttentionScore::Bahdanau => AttentionKind::Bahdanau,
-            },
-            tied_embeddings: opts.tied_embeddings,
-            normalization,
-            max_positions: opts.max_subwords,
-        };
-        model.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
-        write_atomic(&out.join(TOKENIZER_FILE), vocab.to_json()?.as_bytes())?;
-        let saved = SavedConfig { model, train: settings.clone() };
-        write_json(&out.join(CONFIG_FILE), &saved)?;
-        (saved, vocab)
+        settings.validate()?;
+        requested.validate()?;
+        check_new_out(out, opts.overwrite)?;
+        None
+    };
+    let device = nmt::device(opts.gpu, common.threads);
+    let (src, tgt) = read_parallel(&common.source, &common.target)?;
+    let dev = match (&common.dev_source, &common.dev_target) {
+        (Some(s), Some(t)) => Some(read_parallel(s, t)?),
+        (None, None) => None,
+        _ => bail!("--dev-source and --dev-target go together"),
+    };
+    let mut guard = NewModelDir { dir: out, created: false, armed: false };
+    let (config, vocab) = match resumed {
+        Some((saved, vocab)) => {
+            write_json(&config_path, &saved)?;
+            (saved, vocab)
+        }
+        None => {
+            let spinner = crate::progress::spinner("learning BPE");
+            let lines = src.iter().chain(&tgt).map(String::as_str);
+            let vocab = SubwordVocab::learn(lines, opts.vocab_size, normalization)?;
+            spinner.finish_and_clear();
+            let model = ModelConfig { vocab_size: vocab.size(), ..requested };
+            model.validate()?;
+            let data = Some(TrainingData {
+                source: crate::compare::data::digest(&src),
+                target: crate::compare::data::digest(&tgt),
+            });
+            let saved = SavedConfig { model, train: settings.clone(), data };
+            if out.exists() {
+                remove_model_files(out)
+                    .with_context(|| format!("cannot remove the old model in {}", out.display()))?;
+            } else {
+                guard.created = true;
+            }
+            guard.armed = true;
+            std::fs::create_dir_all(out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            write_atomic(&out.join(TOKENIZER_FILE), vocab.to_json()?.as_bytes())?;
+            write_json(&config_path, &saved)?;
+            (saved, vocab)
+        }
     };
     let (train_pairs, skipped) = encode_pairs(&vocab, &src, &tgt, config.model.max_positions)?;
     if skipped > 0 {
@@ -342,6 +538,7 @@ pub fn run(common: &super::train::TrainArgs, opts: &NmtTrainOpts) -> anyhow::Res
         &mut progress,
     )?;
     progress.bar.finish_and_clear();
+    guard.armed = false;
     eprintln!(
         "mt: trained {} updates in {:.0} s{}; model in {}",
         state.step,

@@ -135,6 +135,9 @@ fn train(common: &super::train::TrainArgs, opts: &SmtTrainOpts) -> Result<()> {
     if !(1..=6).contains(&opts.lm_order) {
         bail!("--lm-order must be between 1 and 6");
     }
+    if common.out.exists() && !common.out.is_dir() {
+        bail!("--out {} exists and is not a directory", common.out.display());
+    }
     let mut timer = Timer(Vec::new(), Instant::now());
     let src_code = opts.source_lang.clone().unwrap_or_else(|| lang_from_path(&common.source));
     let tgt_code = opts.target_lang.clone().unwrap_or_else(|| lang_from_path(&common.target));
@@ -151,11 +154,19 @@ fn train(common: &super::train::TrainArgs, opts: &SmtTrainOpts) -> Result<()> {
         );
     }
     let mut corpora = Vec::new();
-    for (role, p) in
-        [("source", Some(&common.source)), ("target", Some(&common.target))].into_iter().chain([
+    let digests = [
+        Some(crate::compare::data::digest(&src_lines)),
+        Some(crate::compare::data::digest(&tgt_lines)),
+        None,
+        None,
+    ];
+    for ((role, p), text) in [("source", Some(&common.source)), ("target", Some(&common.target))]
+        .into_iter()
+        .chain([
             ("dev-source", common.dev_source.as_ref()),
             ("dev-target", common.dev_target.as_ref()),
         ])
+        .zip(digests)
     {
         if let Some(p) = p {
             let (fnv1a64, lines) = hash_file(p)?;
@@ -164,6 +175,7 @@ fn train(common: &super::train::TrainArgs, opts: &SmtTrainOpts) -> Result<()> {
                 path: p.display().to_string(),
                 fnv1a64,
                 lines,
+                text,
             });
         }
     }

@@ -31,7 +31,8 @@ pub struct TrainArgs {
     /// Development target side.
     #[arg(long)]
     pub dev_target: Option<PathBuf>,
-    /// The model directory to write.
+    /// The model directory to write (nmt: one that already holds a model is refused
+    /// unless `--resume` or `--overwrite`).
     #[arg(long)]
     pub out: PathBuf,
     /// Worker threads (default: all cores).
@@ -40,6 +41,9 @@ pub struct TrainArgs {
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Ids of the options given on the command line (filled by [`super::parse`]).
+    #[arg(skip)]
+    pub given: Vec<String>,
     /// Options of the phrase-based system.
     #[command(flatten)]
     pub smt: super::smt_train::SmtTrainOpts,

@@ -32,15 +32,24 @@ pub fn corpus_file(dir: &Path, name: &str, lang: &str) -> anyhow::Result<PathBuf
     bail!("neither {} nor {} exists", plain.display(), gz.display())
 }
 
-/// Reads split `name` of the corpus for `src`-`tgt`, keeps the first `limit` pairs and
-/// writes them to `out_dir/NAME.{src,tgt}`.
-pub fn prepare(
+/// One split read into memory: the first `limit` pairs of `NAME.{src,tgt}`.
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// The split's name (the stem of the files written).
+    pub name: String,
+    /// Source sentences.
+    pub source: Vec<String>,
+    /// Target sentences, parallel to `source`.
+    pub target: Vec<String>,
+}
+
+/// Reads split `name` of the corpus for `src`-`tgt` and keeps the first `limit` pairs.
+pub fn read(
     corpus: &Path,
     name: &str,
     (src, tgt): (&str, &str),
     limit: Option<usize>,
-    out_dir: &Path,
-) -> anyhow::Result<SplitFiles> {
+) -> anyhow::Result<Split> {
     let opts = ReadOptions::default();
     let src_path = corpus_file(corpus, name, src)?;
     let tgt_path = corpus_file(corpus, name, tgt)?;
@@ -59,12 +68,33 @@ pub fn prepare(
         s.truncate(n);
         t.truncate(n);
     }
+    Ok(Split { name: name.to_owned(), source: s, target: t })
+}
+
+/// Writes `split` to `out_dir/NAME.{src,tgt}`.
+pub fn write(
+    split: &Split,
+    (src, tgt): (&str, &str),
+    out_dir: &Path,
+) -> anyhow::Result<SplitFiles> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let source = out_dir.join(format!("{name}.{src}"));
-    let target = out_dir.join(format!("{name}.{tgt}"));
-    write_lines(&source, &s)?;
-    write_lines(&target, &t)?;
-    Ok(SplitFiles { source, target, lines: s.len() })
+    let source = out_dir.join(format!("{}.{src}", split.name));
+    let target = out_dir.join(format!("{}.{tgt}", split.name));
+    write_lines(&source, &split.source)?;
+    write_lines(&target, &split.target)?;
+    Ok(SplitFiles { source, target, lines: split.source.len() })
+}
+
+/// Reads split `name` of the corpus for `src`-`tgt`, keeps the first `limit` pairs and
+/// writes them to `out_dir/NAME.{src,tgt}`.
+pub fn prepare(
+    corpus: &Path,
+    name: &str,
+    langs: (&str, &str),
+    limit: Option<usize>,
+    out_dir: &Path,
+) -> anyhow::Result<SplitFiles> {
+    write(&read(corpus, name, langs, limit)?, langs, out_dir)
 }
 
 /// Writes `lines` to `path`, one per line, atomically.
@@ -75,4 +105,17 @@ pub fn write_lines(path: &Path, lines: &[String]) -> anyhow::Result<()> {
         writeln!(out, "{l}").with_context(|| format!("writing {}", path.display()))?;
     }
     out.commit().with_context(|| format!("writing {}", path.display()))
+}
+
+/// Line count and FNV-1a 64-bit hash of `lines` (each followed by `\n`): the content of a
+/// text as [`read_lines`] returns it, the same for a plain and a gzipped copy.
+pub fn digest(lines: &[String]) -> nmt::checkpoint::TextDigest {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for l in lines {
+        for &b in l.as_bytes().iter().chain(b"\n") {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    nmt::checkpoint::TextDigest { lines: lines.len(), fnv1a64: format!("{h:016x}") }
 }

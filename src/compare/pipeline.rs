@@ -87,18 +87,35 @@ fn threads(opts: &CompareOptions, a: &mut Vec<OsString>) {
 pub fn run(opts: &CompareOptions, say: &mut dyn FnMut(&str)) -> anyhow::Result<Report> {
     let settings = opts.budget.settings();
     check_loaded_models(opts)?;
+    let langs = (opts.src.as_str(), opts.tgt.as_str());
+    // Every input is read and checked before anything is written or any stage runs.
+    let train_split = data::read(&opts.corpus, &opts.splits[0], langs, settings.train_lines)?;
+    let dev_split = data::read(&opts.corpus, &opts.splits[1], langs, settings.dev_lines)?;
+    let test_split = data::read(&opts.corpus, &opts.splits[2], langs, settings.test_lines)?;
+    let hansards = match &opts.hansards {
+        Some(dir) => Some(read_hansards(dir, &settings)?),
+        None => None,
+    };
+    check_training_data(opts, &train_split, hansards.as_ref())?;
     std::fs::create_dir_all(&opts.out)
         .with_context(|| format!("creating {}", opts.out.display()))?;
+    // A report of an earlier run must not stay beside this run's (maybe partial) outputs.
+    for stale in ["report.json", "report.md"] {
+        let path = opts.out.join(stale);
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("removing the earlier {}", path.display()))?;
+        }
+    }
     let runner = StageRunner { exe: opts.exe.clone(), log_dir: opts.out.join("logs") };
     let data_dir = opts.out.join("data");
-    let langs = (opts.src.as_str(), opts.tgt.as_str());
 
     // Step 1: the split.
-    say("preparing the train/dev/test split");
-    let train =
-        data::prepare(&opts.corpus, &opts.splits[0], langs, settings.train_lines, &data_dir)?;
-    let dev = data::prepare(&opts.corpus, &opts.splits[1], langs, settings.dev_lines, &data_dir)?;
-    let test = data::prepare(&opts.corpus, &opts.splits[2], langs, settings.test_lines, &data_dir)?;
+    say("writing the train/dev/test split");
+    let train = data::write(&train_split, langs, &data_dir)?;
+    let dev = data::write(&dev_split, langs, &data_dir)?;
+    let test = data::write(&test_split, langs, &data_dir)?;
+    drop((train_split, dev_split, test_split));
     let test_src = read_lines(&test.source, ReadOptions::default())?;
     let test_ref = read_lines(&test.target, ReadOptions::default())?;
     let dev_ref = read_lines(&dev.target, ReadOptions::default())?;
@@ -157,10 +174,10 @@ pub fn run(opts: &CompareOptions, say: &mut dyn FnMut(&str)) -> anyhow::Result<R
 
     // Step 6: alignment quality.
     let mut plots = Vec::new();
-    let alignment = match &opts.hansards {
-        Some(dir) => {
+    let alignment = match &hansards {
+        Some(h) => {
             say("aligning the Hansards trial set (HMM and NMT attention)");
-            Some(run_alignment(opts, &settings, &runner, dir, &mut plots)?)
+            Some(run_alignment(opts, &settings, &runner, h, &mut plots)?)
         }
         None => None,
     };
@@ -331,6 +348,7 @@ fn run_nmt(
         None => {
             let model = opts.out.join("nmt-model");
             let mut a = train_args("nmt", train, dev, &model);
+            a.push("--overwrite".into()); // the model of an earlier run into this --out
             a.extend(settings.nmt_train.iter().map(OsString::from));
             threads(opts, &mut a);
             let train_seconds = runner.run("nmt-train", &a, None)?;
@@ -554,32 +572,173 @@ fn learning_curve(model: &Path) -> anyhow::Result<Option<Vec<Series>>> {
     Ok(if series.is_empty() { None } else { Some(series) })
 }
 
-fn run_alignment(
-    opts: &CompareOptions,
-    settings: &BudgetSettings,
-    runner: &StageRunner,
-    dir: &Path,
-    plots: &mut Vec<String>,
-) -> anyhow::Result<AlignmentReport> {
+/// The Hansards inputs of the alignment section, read and checked before any stage.
+struct HansardsInput {
+    /// The lowercased bitext (budget-limited) with the trial pairs appended.
+    en: Vec<String>,
+    /// French side of `en`.
+    fr: Vec<String>,
+    /// The lowercased trial pairs.
+    trial_en: Vec<String>,
+    /// French side of `trial_en`.
+    trial_fr: Vec<String>,
+    /// The gold alignment file.
+    gold_path: PathBuf,
+    /// Its sentences.
+    gold: Vec<aer::GoldSentence>,
+}
+
+/// Reads the Hansards directory: `train.{en,fr}[.gz]`, `trial.{en,fr}` and `trial.wa`.
+fn read_hansards(dir: &Path, settings: &BudgetSettings) -> anyhow::Result<HansardsInput> {
     let ro = ReadOptions::default();
+    let context = || format!("--hansards {}", dir.display());
+    if !dir.is_dir() {
+        bail!(
+            "--hansards {} is not a directory (use --hansards none to leave the alignment \
+               section out)",
+            dir.display()
+        );
+    }
     let lower = |v: Vec<String>| v.into_iter().map(|l| l.to_lowercase()).collect::<Vec<_>>();
-    let mut en = lower(read_lines(&data::corpus_file(dir, "train", "en")?, ro)?);
-    let mut fr = lower(read_lines(&data::corpus_file(dir, "train", "fr")?, ro)?);
+    let mut en =
+        lower(read_lines(&data::corpus_file(dir, "train", "en").with_context(context)?, ro)?);
+    let mut fr =
+        lower(read_lines(&data::corpus_file(dir, "train", "fr").with_context(context)?, ro)?);
+    if en.len() != fr.len() {
+        bail!("{}: train.en has {} lines but train.fr has {}", dir.display(), en.len(), fr.len());
+    }
     if let Some(n) = settings.hansards_lines {
         en.truncate(n);
         fr.truncate(n);
     }
     let trial_en = lower(read_lines(&dir.join("trial.en"), ro)?);
     let trial_fr = lower(read_lines(&dir.join("trial.fr"), ro)?);
-    let n_trial = trial_en.len();
+    if trial_en.is_empty() || trial_en.len() != trial_fr.len() {
+        bail!(
+            "{}: trial.en has {} lines and trial.fr {}: need the same positive number",
+            dir.display(),
+            trial_en.len(),
+            trial_fr.len()
+        );
+    }
+    let gold_path = dir.join("trial.wa");
+    let gold = aer::read_gold(&gold_path, aer::GoldFormat::Auto, false)?;
     en.extend(trial_en.iter().cloned());
     fr.extend(trial_fr.iter().cloned());
+    Ok(HansardsInput { en, fr, trial_en, trial_fr, gold_path, gold })
+}
+
+/// Where a digest of a loaded model's training side comes from.
+enum Recorded {
+    /// The model records it.
+    Known(nmt::checkpoint::TextDigest),
+    /// It cannot be known (why).
+    Unknown(String),
+}
+
+/// The training sides an SMT model's manifest records: their text digests, or for a
+/// model written before they were recorded, the digests of the recorded files when they
+/// are still the files the model was trained on.
+fn smt_training_data(dir: &Path) -> anyhow::Result<[Recorded; 2]> {
+    let m = smt_manifest(dir)?;
+    let side = |role: &str| -> Recorded {
+        let Some(r) = m.corpora.iter().find(|c| c.role == role) else {
+            return Recorded::Unknown(format!("its manifest records no {role} file"));
+        };
+        if let Some(t) = &r.text {
+            return Recorded::Known(t.clone());
+        }
+        let path = Path::new(&r.path);
+        match crate::smt_model::hash_file(path) {
+            Ok((h, n)) if h == r.fnv1a64 && n == r.lines => {
+                match read_lines(path, ReadOptions::default()) {
+                    Ok(lines) => Recorded::Known(data::digest(&lines)),
+                    Err(e) => Recorded::Unknown(format!("{e}")),
+                }
+            }
+            Ok(_) => Recorded::Unknown(format!("{} changed since training", r.path)),
+            Err(_) => Recorded::Unknown(format!("{} (its {role} file) is not readable", r.path)),
+        }
+    };
+    Ok([side("source"), side("target")])
+}
+
+/// The training sides an NMT model's `config.json` records.
+fn nmt_training_data(dir: &Path) -> anyhow::Result<[Recorded; 2]> {
+    let saved: nmt::checkpoint::SavedConfig = nmt::checkpoint::read_json(&dir.join("config.json"))?;
+    Ok(match saved.data {
+        Some(d) => [Recorded::Known(d.source), Recorded::Known(d.target)],
+        None => {
+            let why = "its config.json does not record its training data (an older model)";
+            [Recorded::Unknown(why.into()), Recorded::Unknown(why.into())]
+        }
+    })
+}
+
+/// Checks that each loaded model was trained on the bitext this run would train it on:
+/// an error when the recorded content differs, a warning when it is not recorded.
+fn check_training_data(
+    opts: &CompareOptions,
+    train: &data::Split,
+    hansards: Option<&HansardsInput>,
+) -> anyhow::Result<()> {
+    let split = [data::digest(&train.source), data::digest(&train.target)];
+    let mut checks: Vec<(&str, &Path, [Recorded; 2], [nmt::checkpoint::TextDigest; 2], &str)> =
+        Vec::new();
+    let what = "the training split";
+    if let Some(dir) = &opts.smt_model {
+        checks.push(("--smt-model", dir, smt_training_data(dir)?, split.clone(), what));
+    }
+    if let Some(dir) = &opts.nmt_model {
+        checks.push(("--nmt-model", dir, nmt_training_data(dir)?, split.clone(), what));
+    }
+    if let (Some(dir), Some(h)) = (&opts.hansards_nmt_model, hansards) {
+        let bitext = [data::digest(&h.en), data::digest(&h.fr)];
+        let what = "the lowercased Hansards bitext with the trial pairs";
+        checks.push(("--hansards-nmt-model", dir, nmt_training_data(dir)?, bitext, what));
+    }
+    for (flag, dir, recorded, expected, what) in checks {
+        for ((rec, exp), side) in recorded.iter().zip(&expected).zip(["source", "target"]) {
+            match rec {
+                Recorded::Known(d) if d != exp => bail!(
+                    "{flag} {} was not trained on {what} of this run: its {side} side had {} \
+                     lines (hash {}), this run's has {} (hash {})",
+                    dir.display(),
+                    d.lines,
+                    d.fnv1a64,
+                    exp.lines,
+                    exp.fnv1a64
+                ),
+                Recorded::Known(_) => {}
+                Recorded::Unknown(why) => {
+                    eprintln!(
+                        "mt: warning: cannot check that {flag} {} was trained on {what}: {why}",
+                        dir.display()
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_alignment(
+    opts: &CompareOptions,
+    settings: &BudgetSettings,
+    runner: &StageRunner,
+    h: &HansardsInput,
+    plots: &mut Vec<String>,
+) -> anyhow::Result<AlignmentReport> {
+    let ro = ReadOptions::default();
+    let (en, fr, trial_en, trial_fr) = (&h.en, &h.fr, &h.trial_en, &h.trial_fr);
+    let n_trial = trial_en.len();
     let adir = opts.out.join("alignment");
     let (en_path, fr_path) = (adir.join("hansards.en"), adir.join("hansards.fr"));
     std::fs::create_dir_all(&adir)?;
-    data::write_lines(&en_path, &en)?;
-    data::write_lines(&fr_path, &fr)?;
-    let gold_path = dir.join("trial.wa");
+    data::write_lines(&en_path, en)?;
+    data::write_lines(&fr_path, fr)?;
+    let gold_path = &h.gold_path;
 
     // HMM, both directions, grow-diag-final-and.
     let hmm_out = adir.join("hmm.gdfa.txt");
@@ -595,7 +754,7 @@ fn run_alignment(
             let nmt_model = adir.join("nmt-model");
             let mut t = args(["train", "--system", "nmt"]);
             t.extend(["--source".into(), p(&en_path), "--target".into(), p(&fr_path)]);
-            t.extend(["--out".into(), p(&nmt_model)]);
+            t.extend(["--out".into(), p(&nmt_model), "--overwrite".into()]);
             t.extend(settings.hansards_nmt_train.iter().map(OsString::from));
             threads(opts, &mut t);
             runner.run("nmt-train-hansards", &t, None)?;
@@ -603,8 +762,8 @@ fn run_alignment(
         }
     };
     let (trial_en_path, trial_fr_path) = (adir.join("trial.en"), adir.join("trial.fr"));
-    data::write_lines(&trial_en_path, &trial_en)?;
-    data::write_lines(&trial_fr_path, &trial_fr)?;
+    data::write_lines(&trial_en_path, trial_en)?;
+    data::write_lines(&trial_fr_path, trial_fr)?;
     let nmt_out = adir.join("nmt.attention-align.txt");
     let attn_out = adir.join("nmt.attention.txt");
     let mut d = args(["decode", "--system", "nmt", "--model"]);
@@ -614,7 +773,7 @@ fn run_alignment(
     threads(opts, &mut d);
     runner.run("nmt-force-align", &d, None)?;
 
-    let gold = aer::read_gold(&gold_path, aer::GoldFormat::Auto, false)?;
+    let gold = &h.gold;
     let hmm_links = read_lines(&hmm_out, ro)?;
     let hmm_tail = &hmm_links[hmm_links.len().saturating_sub(n_trial)..];
     let nmt_links = read_lines(&nmt_out, ro)?;
@@ -631,7 +790,7 @@ fn run_alignment(
                     .collect())
             })
             .collect::<Result<Vec<_>, aer::AerError>>()?;
-        let s = aer::score(&links, &gold);
+        let s = aer::score(&links, gold);
         entries.push(AerEntry {
             system: system.to_string(),
             aer: s.aer,
