@@ -102,7 +102,7 @@ fn bounded_weights<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Vec<f32>, D::Error> {
     let wide = Vec::<f64>::deserialize(d)?;
-    if let Some(x) = wide.iter().find(|x| !(x.abs() <= MAX_WEIGHT)) {
+    if let Some(x) = wide.iter().find(|x| x.is_nan() || x.abs() > MAX_WEIGHT) {
         return Err(serde::de::Error::custom(format!(
             "weight {x:e} is out of range (at most {MAX_WEIGHT:e} in magnitude)"
         )));

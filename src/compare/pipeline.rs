@@ -677,14 +677,17 @@ fn nmt_training_data(dir: &Path) -> anyhow::Result<[Recorded; 2]> {
 
 /// Checks that each loaded model was trained on the bitext this run would train it on:
 /// an error when the recorded content differs, a warning when it is not recorded.
+/// One loaded model's training-data check: the flag, the model directory, what the model
+/// recorded, what this run expects, and what the expected text is.
+type DataCheck<'a> = (&'a str, &'a Path, [Recorded; 2], [nmt::checkpoint::TextDigest; 2], &'a str);
+
 fn check_training_data(
     opts: &CompareOptions,
     train: &data::Split,
     hansards: Option<&HansardsInput>,
 ) -> anyhow::Result<()> {
     let split = [data::digest(&train.source), data::digest(&train.target)];
-    let mut checks: Vec<(&str, &Path, [Recorded; 2], [nmt::checkpoint::TextDigest; 2], &str)> =
-        Vec::new();
+    let mut checks: Vec<DataCheck> = Vec::new();
     let what = "the training split";
     if let Some(dir) = &opts.smt_model {
         checks.push(("--smt-model", dir, smt_training_data(dir)?, split.clone(), what));
