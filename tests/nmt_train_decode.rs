@@ -81,6 +81,13 @@ fn saved_and_loaded_weights_give_identical_output() {
     // The model directory's weights are a safetensors file: an 8-byte little-endian header
     // length, then a JSON header naming every tensor with its dtype and shape.
     let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+    // Readable by group and others, like the directory's other files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("model.safetensors")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o044, 0o044, "mode {mode:o}");
+    }
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
     let tensors = header.as_object().unwrap();

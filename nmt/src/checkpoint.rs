@@ -106,6 +106,14 @@ pub fn save_weights(model: &Seq2Seq, path: &Path) -> Result<()> {
         .metadata("producer", concat!("mt nmt ", env!("CARGO_PKG_VERSION")))
         .overwrite(true);
     model.save_into(&mut store).map_err(|e| bad(e.to_string()))?;
+    // The store creates its file readable by the owner only; a model is meant to be shared
+    // like the other files of its directory.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(&tmp, mode).map_err(|e| NmtError::io(&tmp, e))?;
+    }
     std::fs::rename(&tmp, path).map_err(|e| NmtError::io(path, e))
 }
 
