@@ -8,7 +8,10 @@
 //! `flate2` to read gzipped corpora transparently; `indicatif` for progress bars;
 //! `rayon` for parallel evaluation and decoding; `hashbrown` for n-gram count maps;
 //! `serde`, `serde_json` and `bincode` for reports and model files; `regex` for the
-//! sacreBLEU tokenizers; `tracing` and `tracing-subscriber` for diagnostics on stderr.
+//! sacreBLEU tokenizers; `tracing` and `tracing-subscriber` for diagnostics on stderr;
+//! `plotters` and `png` for the report's plots; `mimalloc` and `libmimalloc-sys` (used by
+//! the binary only) as the allocator, with purging off, because glibc's malloc returned
+//! every large freed tensor to the OS and each NMT training step page-faulted it again.
 #![deny(missing_docs)]
 
 pub mod bitext;
