@@ -1,6 +1,8 @@
 //! `mt align` on malformed bitexts: the regression cases R01-R05, R11 and R13 of the
 //! robustness list, invalid UTF-8, CRLF and BOM files, and a very long sentence.
 
+mod cli_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -256,19 +258,7 @@ fn independent_training_is_a_training_option() {
 }
 
 fn mt_stdin(args: &[&str], dir: &Path, stdin: &[u8]) -> Output {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mt"))
-        .args(args)
-        .current_dir(dir)
-        .env("MT_NO_PROGRESS", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mt runs");
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    child.wait_with_output().unwrap()
+    cli_support::mt_in(Some(dir), args, stdin)
 }
 
 #[test]

@@ -2,27 +2,16 @@
 //! `mt decode` (1-best, n-best, alignments, noisy channel), BLEU with `mt eval`, and a
 //! short `mt tune`.
 
-use std::io::{BufRead, BufReader, Write};
+mod cli_support;
+
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/multi30k");
 
 fn mt(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mt"))
-        .args(args)
-        .env("MT_NO_PROGRESS", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mt runs");
-    // A run that fails on its arguments may exit before reading stdin: a broken pipe then
-    // is not the test's failure.
-    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing stdin: {e}");
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = cli_support::mt(args, stdin);
     assert!(out.status.success(), "mt {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     out
 }

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 /// The path of a file in `tests/fixtures/kenlm`.
 pub fn fixture(name: &str) -> PathBuf {
@@ -24,21 +23,9 @@ pub fn read_text(path: &Path) -> String {
     }
 }
 
-/// Runs `mt` with `args`, feeding `stdin`.
-pub fn mt(args: &[&str], stdin: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mt"))
-        .args(args)
-        .env("MT_NO_PROGRESS", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mt runs");
-    // A command that fails before reading its input closes the pipe: not a test failure.
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    child.wait_with_output().unwrap()
-}
+#[path = "../cli_support/mod.rs"]
+mod cli_support;
+pub use cli_support::mt;
 
 /// Runs `mt` and insists on success; returns stdout.
 pub fn mt_ok(args: &[&str], stdin: &[u8]) -> (String, String) {
