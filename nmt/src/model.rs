@@ -5,7 +5,7 @@ use burn::prelude::*;
 use crate::config::{Arch, ModelConfig};
 use crate::lstm::{LstmMemory, LstmModel, LstmState};
 use crate::search::{StepOut, StepScorer};
-use crate::transformer::{TransformerMemory, TransformerModel};
+use crate::transformer::{TransformerCache, TransformerMemory, TransformerModel};
 
 /// An encoder-decoder of either architecture.
 #[allow(clippy::large_enum_variant)]
@@ -99,7 +99,10 @@ impl Seq2Seq {
         let mem = self.encode(sources, device);
         let state = match (self, &mem) {
             (Seq2Seq::Lstm(m), Memory::Lstm(mem)) => DecState::Lstm(m.init_state(mem)),
-            _ => DecState::Prefix(vec![Vec::new(); sources.len()]),
+            (Seq2Seq::Transformer(m), Memory::Transformer(mem)) => {
+                DecState::Transformer(m.init_cache(mem))
+            }
+            _ => unreachable!("memory comes from the same model"),
         };
         ModelScorer { model: self, mem, state, device: device.clone() }
     }
@@ -109,8 +112,8 @@ impl Seq2Seq {
 #[allow(clippy::large_enum_variant)]
 enum DecState {
     Lstm(LstmState),
-    /// Token prefixes, BOS first once stepped (the Transformer recomputes over them).
-    Prefix(Vec<Vec<u32>>),
+    /// Cached keys and values of the Transformer decoder.
+    Transformer(TransformerCache),
 }
 
 /// A [`StepScorer`] backed by a model, one row per live hypothesis.
@@ -152,13 +155,11 @@ impl StepScorer for ModelScorer<'_> {
                 *state = next;
                 StepOut { top: top_k(lp, k), attention: Some(rows_of(attn)) }
             }
-            (Seq2Seq::Transformer(m), Memory::Transformer(mem), DecState::Prefix(prefixes)) => {
-                for (p, &t) in prefixes.iter_mut().zip(prev) {
-                    p.push(t);
-                }
-                let ids = id_tensor(prefixes, None, &self.device);
-                // Prefixes all have the same length, so the last column is every row's last.
-                let (lp, attn) = m.step(mem, ids);
+            (Seq2Seq::Transformer(m), Memory::Transformer(mem), DecState::Transformer(cache)) => {
+                let prev: Vec<i64> = prev.iter().map(|&t| t as i64).collect();
+                let n = prev.len();
+                let prev = Tensor::<1, Int>::from_data(TensorData::new(prev, [n]), &self.device);
+                let (lp, attn) = m.step_cached(mem, cache, prev);
                 StepOut { top: top_k(lp, k), attention: Some(rows_of(attn)) }
             }
             _ => unreachable!("state comes from the same model"),
@@ -172,7 +173,7 @@ impl StepScorer for ModelScorer<'_> {
         self.mem = self.mem.select(idx.clone());
         self.state = match &self.state {
             DecState::Lstm(s) => DecState::Lstm(s.select(idx)),
-            DecState::Prefix(p) => DecState::Prefix(rows.iter().map(|&r| p[r].clone()).collect()),
+            DecState::Transformer(c) => DecState::Transformer(c.select(idx)),
         };
     }
 }

@@ -3,17 +3,17 @@
 //! stack; Wang et al., 2019, "Learning Deep Transformer Models for Machine Translation"),
 //! with sinusoidal positions and embeddings scaled by √d.
 //!
-//! Decoding recomputes the decoder over the whole prefix at each step, which keeps beam
-//! reordering a plain row selection.
+//! Decoding runs one position per step: each decoder layer keeps the keys and values of
+//! the positions decoded so far (and of the source, computed once), as in incremental
+//! decoding of tensor2tensor and fairseq, so a step costs O(T) rather than recomputing
+//! the whole prefix. Beam reordering selects rows of these caches.
 //!
 //! The attention shown by `--attention` and turned into word alignments is the
 //! cross-attention of the last decoder layer, averaged over its heads (as fairseq and
 //! Marian report it for alignment).
-//!
-//! LIMITATION: decoding costs O(T²) decoder positions per sentence (no key/value cache).
 
 use burn::module::Param;
-use burn::nn::attention::{generate_autoregressive_mask, MhaInput};
+use burn::nn::attention::{generate_autoregressive_mask, MhaInput, MultiHeadAttention};
 use burn::nn::transformer::{
     TransformerDecoder, TransformerDecoderConfig, TransformerDecoderInput, TransformerEncoder,
     TransformerEncoderConfig, TransformerEncoderInput,
@@ -23,7 +23,7 @@ use burn::nn::{
     PositionalEncoding, PositionalEncodingConfig,
 };
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
+use burn::tensor::activation::{log_softmax, quiet_softmax, softmax};
 
 use crate::config::ModelConfig;
 
@@ -44,6 +44,76 @@ impl TransformerMemory {
             pad: self.pad.clone().select(0, rows),
         }
     }
+}
+
+/// Keys and values `[R, heads, len, d_k]` of one decoder layer: of the target positions
+/// decoded so far (self-attention) and of the source (cross-attention).
+#[derive(Clone, Debug)]
+struct LayerCache {
+    self_kv: Option<(Tensor<4>, Tensor<4>)>,
+    cross_k: Tensor<4>,
+    cross_v: Tensor<4>,
+}
+
+/// The decoder state of step-wise decoding: every layer's cached keys and values, and the
+/// position the next step decodes.
+#[derive(Clone, Debug)]
+pub struct TransformerCache {
+    layers: Vec<LayerCache>,
+    position: usize,
+}
+
+impl TransformerCache {
+    /// Keeps the rows `rows` (repeats allowed), as beam reordering needs.
+    pub fn select(&self, rows: Tensor<1, Int>) -> Self {
+        let pick = |t: &Tensor<4>| t.clone().select(0, rows.clone());
+        TransformerCache {
+            layers: self
+                .layers
+                .iter()
+                .map(|l| LayerCache {
+                    self_kv: l.self_kv.as_ref().map(|(k, v)| (pick(k), pick(v))),
+                    cross_k: pick(&l.cross_k),
+                    cross_v: pick(&l.cross_v),
+                })
+                .collect(),
+            position: self.position,
+        }
+    }
+
+    /// The number of positions decoded so far.
+    pub fn position(&self) -> usize {
+        self.position
+    }
+}
+
+/// `x` `[R, T, D]` through `linear`, split into heads `[R, heads, T, d_k]` (as burn's
+/// multi-head attention does).
+fn split_heads(mha: &MultiHeadAttention, linear: &burn::nn::Linear, x: Tensor<3>) -> Tensor<4> {
+    let [r, t, _] = x.dims();
+    linear.forward(x).reshape([r, t, mha.n_heads, mha.d_k]).swap_dims(1, 2)
+}
+
+/// Attention of one query position `q` `[R, heads, 1, d_k]` over `k`, `v`: the output
+/// `[R, 1, D]` and the weights `[R, heads, 1, S]`, with burn's scaling, masking and
+/// softmax.
+fn attend_one(
+    mha: &MultiHeadAttention,
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    pad: Option<Tensor<2, Bool>>,
+) -> (Tensor<3>, Tensor<4>) {
+    let [r, _, _, _] = q.dims();
+    let mut scores = q.matmul(k.transpose()).div_scalar((mha.d_k as f32).sqrt());
+    if let Some(pad) = pad {
+        let [_, s] = pad.dims();
+        scores = scores.mask_fill(pad.reshape([r, 1, 1, s]), mha.min_float);
+    }
+    let weights = if mha.quiet_softmax { quiet_softmax(scores, 3) } else { softmax(scores, 3) };
+    let weights = mha.dropout.forward(weights);
+    let context = weights.clone().matmul(v).swap_dims(1, 2).reshape([r, 1, mha.d_model]);
+    (mha.output.forward(context), weights)
 }
 
 /// The Transformer encoder-decoder.
@@ -192,6 +262,77 @@ impl TransformerModel {
         (self.project(self.dec_norm.forward(x)), attention)
     }
 
+    /// An empty decoder cache for the sources of `mem`: the cross-attention keys and
+    /// values of every layer, computed once.
+    pub fn init_cache(&self, mem: &TransformerMemory) -> TransformerCache {
+        let layers = self
+            .decoder
+            .layers
+            .iter()
+            .map(|layer| {
+                let mha = &layer.cross_attn;
+                LayerCache {
+                    self_kv: None,
+                    cross_k: split_heads(mha, &mha.key, mem.states.clone()),
+                    cross_v: split_heads(mha, &mha.value, mem.states.clone()),
+                }
+            })
+            .collect();
+        TransformerCache { layers, position: 0 }
+    }
+
+    /// One decoding step with cached keys and values: log-probabilities `[R, V]` of the
+    /// token after `prev` `[R]` (each row's last token, BOS first), and the last layer's
+    /// head-averaged cross-attention `[R, S]`, equal to [`Self::step`] on the whole prefix.
+    /// The caller keeps the position below the model's `max_positions + 2`.
+    pub fn step_cached(
+        &self,
+        mem: &TransformerMemory,
+        cache: &mut TransformerCache,
+        prev: Tensor<1, Int>,
+    ) -> (Tensor<2>, Tensor<2>) {
+        let [r] = prev.dims();
+        let d = self.d_model;
+        let p = cache.position;
+        let emb = self.tgt_emb.forward(prev.reshape([r, 1])) * (d as f64).sqrt();
+        let pos = self.positions.sinusoids.clone().slice([0..1, p..p + 1, 0..d]);
+        let mut x = self.dropout.forward(emb + pos);
+        let mut attention = None;
+        let n = self.decoder.layers.len();
+        for (i, (layer, lc)) in self.decoder.layers.iter().zip(&mut cache.layers).enumerate() {
+            debug_assert!(layer.norm_first, "the model is pre-norm");
+            let h = layer.norm_3.forward(x.clone());
+            let sa = &layer.self_attn;
+            let q = split_heads(sa, &sa.query, h.clone());
+            let k = split_heads(sa, &sa.key, h.clone());
+            let v = split_heads(sa, &sa.value, h);
+            let (k, v) = match lc.self_kv.take() {
+                Some((pk, pv)) => (Tensor::cat(vec![pk, k], 2), Tensor::cat(vec![pv, v], 2)),
+                None => (k, v),
+            };
+            lc.self_kv = Some((k.clone(), v.clone()));
+            let (ctx, _) = attend_one(sa, q, k, v, None);
+            x = x + layer.dropout.forward(ctx);
+            let h = layer.norm_1.forward(x.clone());
+            let ca = &layer.cross_attn;
+            let q = split_heads(ca, &ca.query, h);
+            let (ctx, w) =
+                attend_one(ca, q, lc.cross_k.clone(), lc.cross_v.clone(), Some(mem.pad.clone()));
+            x = x + layer.dropout.forward(ctx);
+            let h = layer.norm_2.forward(x.clone());
+            x = x.clone() + layer.dropout.forward(layer.pwff.forward(h));
+            if i + 1 == n {
+                let [_, _, _, s] = w.dims();
+                attention = Some(w.mean_dim(1).reshape([r, s]));
+            }
+        }
+        cache.position += 1;
+        let logits = self.project(self.dec_norm.forward(x));
+        let v = logits.dims()[2];
+        let attention = attention.expect("a decoder has at least one layer");
+        (log_softmax(logits.reshape([r, v]), 1), attention)
+    }
+
     /// Log-probabilities `[R, V]` of the next token after the prefixes `prefix` `[R, t]`.
     /// and the last layer's head-averaged cross-attention `[R, S]` at that position.
     pub fn step(&self, mem: &TransformerMemory, prefix: Tensor<2, Int>) -> (Tensor<2>, Tensor<2>) {
@@ -236,6 +377,48 @@ mod tests {
 
     fn vec3(t: Tensor<3>) -> Vec<f32> {
         t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    }
+
+    fn vec2(t: Tensor<2>) -> Vec<f32> {
+        t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn cached_steps_equal_steps_over_the_whole_prefix_through_reordering() {
+        let device = Device::flex();
+        for layers in [1, 2] {
+            let m = model(layers, &device);
+            let mut mem = m.encode(ids(&[&[4, 5, 6, 7], &[8, 9, 0, 0]], &device), &[4, 2]);
+            let mut cache = m.init_cache(&mem);
+            let mut prefixes: Vec<Vec<i64>> = vec![vec![], vec![]];
+            // Tokens fed at each step; after step 2 the rows are reordered as a beam would.
+            let feeds: [[i64; 2]; 4] = [[1, 1], [4, 6], [5, 7], [9, 3]];
+            for (step, feed) in feeds.iter().enumerate() {
+                if step == 2 {
+                    let rows = [1usize, 1];
+                    let idx: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
+                    let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [2]), &device);
+                    mem = mem.select(idx.clone());
+                    cache = cache.select(idx);
+                    prefixes = rows.iter().map(|&r| prefixes[r].clone()).collect();
+                }
+                for (p, &t) in prefixes.iter_mut().zip(feed) {
+                    p.push(t);
+                }
+                let rows: Vec<&[i64]> = prefixes.iter().map(Vec::as_slice).collect();
+                let (lp, attn) = m.step(&mem, ids(&rows, &device));
+                let prev =
+                    Tensor::<1, Int>::from_data(TensorData::new(feed.to_vec(), [2]), &device);
+                let (lp_c, attn_c) = m.step_cached(&mem, &mut cache, prev);
+                for (a, b) in vec2(lp).iter().zip(vec2(lp_c)) {
+                    assert!((a - b).abs() < 1e-4, "{layers} layers, step {step}: {a} vs {b}");
+                }
+                for (a, b) in vec2(attn).iter().zip(vec2(attn_c)) {
+                    assert!((a - b).abs() < 1e-5, "{layers} layers, step {step}: {a} vs {b}");
+                }
+            }
+            assert_eq!(cache.position(), feeds.len());
+        }
     }
 
     #[test]
