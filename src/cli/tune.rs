@@ -192,6 +192,14 @@ fn tune(args: &TuneArgs) -> Result<()> {
             r.score,
             t1.elapsed().as_secs_f64()
         );
+        let shown: Vec<String> = crate::smt_model::feature_names()
+            .iter()
+            .zip(&next)
+            .zip(&tunable)
+            .filter(|(_, t)| **t)
+            .map(|((name, w), _)| format!("{name}={w:.4}"))
+            .collect();
+        eprintln!("mt: MERT iteration {it}: next weights {}", shown.join(" "));
         let change: f32 = next.iter().zip(&weights.0).map(|(a, b)| (a - b).abs()).sum();
         weights = Weights(next);
         if change < 1e-5 {

@@ -69,13 +69,127 @@ pub fn line_search(
         lines.clear();
         lines.extend(cands.iter().enumerate().map(|(i, c)| (c.dot(w) as f64, c.dot(d) as f64, i)));
         let env = envelope(&mut lines);
-        for (x, y) in stats.iter_mut().zip(&cands[env[0].1].stats) {
-            *x += y;
-        }
-        for k in 1..env.len() {
-            events.push((env[k].0, s, env[k - 1].1, env[k].1));
-        }
+        add_envelope(&env, s, &cands[env[0].1].stats, &mut stats, &mut events);
     }
+    sweep(pool, stats, events, metric)
+}
+
+/// For each feature, each sentence's candidates in increasing order of that feature's
+/// value (ties by index): the slope order of every line search along that feature's
+/// axis, so [`line_search_axis`] needs no sorting.
+#[derive(Debug, Clone)]
+pub struct AxisOrder {
+    by_axis: Vec<Vec<Vec<u32>>>,
+}
+
+impl AxisOrder {
+    /// The orders of the axes marked in `axes` (others stay empty).
+    pub fn new(pool: &[Vec<super::Candidate>], axes: &[bool]) -> Self {
+        let by_axis = axes
+            .iter()
+            .enumerate()
+            .map(|(k, &on)| {
+                if !on {
+                    return Vec::new();
+                }
+                pool.iter()
+                    .map(|cands| {
+                        let mut order: Vec<u32> = (0..cands.len() as u32).collect();
+                        order.sort_by(|&x, &y| {
+                            let (fx, fy) =
+                                (cands[x as usize].features[k], cands[y as usize].features[k]);
+                            fx.total_cmp(&fy).then(x.cmp(&y))
+                        });
+                        order
+                    })
+                    .collect()
+            })
+            .collect();
+        AxisOrder { by_axis }
+    }
+}
+
+/// [`line_search`] along the unit direction of feature `k`, given each candidate's model
+/// score under the current weights (`scores[s][i]`, as `Candidate::dot` gives it): the same
+/// result, in linear time per sentence.
+pub fn line_search_axis(
+    pool: &[Vec<super::Candidate>],
+    order: &AxisOrder,
+    scores: &[Vec<f64>],
+    k: usize,
+    metric: &dyn Metric,
+) -> (f32, f64) {
+    let dims = pool.iter().flatten().next().map_or(0, |c| c.stats.len());
+    let mut stats = vec![0f64; dims];
+    let mut events: Vec<(f64, usize, usize, usize)> = Vec::new();
+    let mut hull: Vec<(f64, f64, usize, f64)> = Vec::new();
+    let mut env: Vec<(f64, usize)> = Vec::new();
+    for (s, cands) in pool.iter().enumerate() {
+        if cands.is_empty() {
+            continue;
+        }
+        hull.clear();
+        let sorted = &order.by_axis[k][s];
+        let mut j = 0;
+        while j < sorted.len() {
+            // among equal slopes only the highest intercept (then the highest index) counts,
+            // as in the sorted order `envelope` uses
+            let b = cands[sorted[j] as usize].features[k] as f64;
+            let (mut a, mut i) = (scores[s][sorted[j] as usize], sorted[j] as usize);
+            j += 1;
+            while j < sorted.len() && cands[sorted[j] as usize].features[k] as f64 == b {
+                let (a2, i2) = (scores[s][sorted[j] as usize], sorted[j] as usize);
+                if a2 > a || (a2 == a && i2 > i) {
+                    (a, i) = (a2, i2);
+                }
+                j += 1;
+            }
+            loop {
+                let Some(&(la, lb, _, ls)) = hull.last() else {
+                    hull.push((a, b, i, f64::NEG_INFINITY));
+                    break;
+                };
+                let x = (la - a) / (b - lb);
+                if x <= ls {
+                    hull.pop();
+                    continue;
+                }
+                hull.push((a, b, i, x));
+                break;
+            }
+        }
+        env.clear();
+        env.extend(hull.iter().map(|&(_, _, i, x)| (x, i)));
+        add_envelope(&env, s, &cands[env[0].1].stats, &mut stats, &mut events);
+    }
+    sweep(pool, stats, events, metric)
+}
+
+/// Adds a sentence's envelope: its best candidate at γ = −∞ to `stats`, its breakpoints
+/// to `events`.
+fn add_envelope(
+    env: &[(f64, usize)],
+    s: usize,
+    first: &[f64],
+    stats: &mut [f64],
+    events: &mut Vec<(f64, usize, usize, usize)>,
+) {
+    for (x, y) in stats.iter_mut().zip(first) {
+        *x += y;
+    }
+    for k in 1..env.len() {
+        events.push((env[k].0, s, env[k - 1].1, env[k].1));
+    }
+}
+
+/// The sweep over all breakpoints: the best γ and the metric there (γ = 0 unless some
+/// other point scores strictly higher).
+fn sweep(
+    pool: &[Vec<super::Candidate>],
+    mut stats: Vec<f64>,
+    mut events: Vec<(f64, usize, usize, usize)>,
+    metric: &dyn Metric,
+) -> (f32, f64) {
     events.sort_by(|a, b| a.0.total_cmp(&b.0));
     // intervals: (-inf, g1), (g1, g2), ..., (gk, inf)
     let mut best_gamma = 0f64;
@@ -122,6 +236,44 @@ pub fn line_search(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Metric for the tests: the first statistic, summed.
+    struct First;
+    impl Metric for First {
+        fn score(&self, s: &[f64]) -> f64 {
+            s[0]
+        }
+    }
+
+    #[test]
+    fn the_axis_search_equals_the_general_search_along_each_axis() {
+        // Small integer features make equal slopes and equal intercepts common.
+        let mut rng = crate::tune::random::SplitMix64::new(11);
+        let mut draw = |n: f32| (rng.uniform(0.0, n)).floor();
+        for trial in 0..20 {
+            let pool: Vec<Vec<Candidate>> = (0..30)
+                .map(|_| {
+                    (0..1 + draw(12.0) as usize)
+                        .map(|_| Candidate {
+                            features: (0..3).map(|_| draw(4.0) - 2.0).collect(),
+                            stats: vec![f64::from(draw(5.0))],
+                        })
+                        .collect()
+                })
+                .collect();
+            let w = [draw(3.0) - 1.0, 0.5, draw(3.0) - 1.5];
+            let order = AxisOrder::new(&pool, &[true, true, true]);
+            let scores: Vec<Vec<f64>> =
+                pool.iter().map(|c| c.iter().map(|c| c.dot(&w) as f64).collect()).collect();
+            for k in 0..3 {
+                let mut d = [0.0f32; 3];
+                d[k] = 1.0;
+                let general = line_search(&pool, &w, &d, &First);
+                let axis = line_search_axis(&pool, &order, &scores, k, &First);
+                assert_eq!(general, axis, "trial {trial}, axis {k}");
+            }
+        }
+    }
 
     #[test]
     fn envelope_of_three_lines() {

@@ -15,7 +15,7 @@ pub mod random;
 
 use rayon::prelude::*;
 
-pub use line_search::{line_search, Candidate};
+pub use line_search::{line_search, line_search_axis, AxisOrder, Candidate};
 
 /// A corpus-level metric computed from summed sufficient statistics (higher is better).
 pub trait Metric: Sync {
@@ -64,18 +64,22 @@ pub fn evaluate(pool: &[Vec<Candidate>], w: &[f32], metric: &dyn Metric) -> f64 
 
 fn coordinate_ascent(
     pool: &[Vec<Candidate>],
+    order: &AxisOrder,
     start: Vec<f32>,
     metric: &dyn Metric,
     tunable: &[bool],
 ) -> (Vec<f32>, f64) {
     let mut w = start;
     let mut score = evaluate(pool, &w, metric);
+    let mut scores: Vec<Vec<f64>> = vec![Vec::new(); pool.len()];
     for _pass in 0..100 {
+        for (row, cands) in scores.iter_mut().zip(pool) {
+            row.clear();
+            row.extend(cands.iter().map(|c| c.dot(&w) as f64));
+        }
         let mut best: Option<(f64, usize, f32)> = None;
         for (k, _) in tunable.iter().enumerate().filter(|(_, t)| **t) {
-            let mut d = vec![0f32; w.len()];
-            d[k] = 1.0;
-            let (gamma, s) = line_search(pool, &w, &d, metric);
+            let (gamma, s) = line_search_axis(pool, order, &scores, k, metric);
             if s > score + 1e-9 && best.is_none_or_lower(s) {
                 best = Some((s, k, gamma));
             }
@@ -130,8 +134,12 @@ pub fn optimize(
             .collect();
         starts.push(w);
     }
-    let results: Vec<(Vec<f32>, f64)> =
-        starts.into_par_iter().map(|s| coordinate_ascent(pool, s, metric, &opts.tunable)).collect();
+    // every line search runs along one feature's axis: sort each axis once for all starts
+    let order = AxisOrder::new(pool, &opts.tunable);
+    let results: Vec<(Vec<f32>, f64)> = starts
+        .into_par_iter()
+        .map(|s| coordinate_ascent(pool, &order, s, metric, &opts.tunable))
+        .collect();
     let (mut weights, score) = results
         .into_iter()
         .fold(None::<(Vec<f32>, f64)>, |acc, r| match acc {
