@@ -4,8 +4,9 @@
 //! Each iteration decodes the development set into n-best lists with the current
 //! weights, adds the new candidates to the pool of all earlier iterations, and lets the
 //! optimizer of [`smt::tune`] pick new weights (line searches from the current point and
-//! from random restarts). It stops when an iteration brings no new candidate, when the
-//! weights stop changing, or after `--max-iterations`. The weights that gave the best
+//! from random restarts, drawn in [0, 1] per weight as mert-moses.pl draws them). It
+//! stops when an iteration brings no new candidate, when the weights stop changing, or
+//! after `--max-iterations`. The weights that gave the best
 //! decoded development BLEU are written to the model's `weights.json`.
 
 use std::path::PathBuf;
@@ -181,7 +182,8 @@ fn tune(args: &TuneArgs) -> Result<()> {
             restarts: args.restarts,
             seed: args.seed.wrapping_add(it as u64),
             tunable: tunable.clone(),
-            random_range: (-1.0, 1.0),
+            // mert-moses.pl's default range for every feature's random starting value
+            random_range: (0.0, 1.0),
         };
         let r = optimize(&pool, &weights.0, &metric, &opts);
         let mut next = [0f32; NUM_FEATURES];
