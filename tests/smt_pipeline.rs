@@ -194,3 +194,48 @@ fn train_decode_tune_on_multi30k_slice() {
     let out = mt(&["decode", "--system", "smt", "--model", &s.model, "--untuned"], ten.as_bytes());
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().collect::<Vec<_>>(), first_lines);
 }
+
+/// A lexicalized-reordering model writes its six reordering features into n-best lists
+/// (Moses' `LexicalReordering0=`), and each total is the weighted sum of all features.
+#[test]
+fn msd_nbest_lists_carry_the_reordering_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    head_gz(&format!("{CORPUS}/train.de.gz"), 1000, &root.join("train.de"));
+    head_gz(&format!("{CORPUS}/train.en.gz"), 1000, &root.join("train.en"));
+    let p = |n: &str| root.join(n).display().to_string();
+    let model = p("model");
+    let args = ["--source", &p("train.de"), "--target", &p("train.en"), "--out", &model];
+    let mut train = vec!["train", "--system", "smt", "--reordering", "msd-bidirectional-fe"];
+    train.extend(args);
+    mt(&train, b"");
+    let weights: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("model/weights.json")).unwrap())
+            .unwrap();
+    let w: Vec<f64> =
+        weights["weights"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    assert!(w[9..15].iter().all(|&x| x > 0.0), "reordering weights in use: {w:?}");
+    let src = head(&format!("{CORPUS}/test2016.de"), 5, &root.join("test.de")).join("\n") + "\n";
+    let out =
+        mt(&["decode", "--system", "smt", "--model", &model, "--n-best", "5"], src.as_bytes());
+    let nbest = String::from_utf8(out.stdout).unwrap();
+    assert!(nbest.lines().count() >= 5);
+    let mut moved = false;
+    for line in nbest.lines() {
+        let f: Vec<&str> = line.split(" ||| ").collect();
+        assert!(f[2].starts_with("LexicalReordering0= "), "{line}");
+        let total: f64 = f[3].parse().unwrap();
+        let vals: Vec<f64> = f[2]
+            .split_whitespace()
+            .filter(|t| !t.ends_with('='))
+            .map(|t| t.parse().unwrap())
+            .collect();
+        assert_eq!(vals.len(), 15, "{line}");
+        // n-best order: LexicalReordering×6 Distortion LM WordPenalty PhrasePenalty TM×4 Unknown
+        let order = [9usize, 10, 11, 12, 13, 14, 7, 4, 5, 6, 0, 1, 2, 3, 8];
+        let sum: f64 = order.iter().zip(&vals).map(|(&k, v)| w[k] * v).sum();
+        assert!((sum - total).abs() < 1e-2 * (1.0 + total.abs()), "{line}: {sum} vs {total}");
+        moved |= vals[..6].iter().any(|&x| x < 0.0);
+    }
+    assert!(moved, "no reordering score in any hypothesis:\n{nbest}");
+}

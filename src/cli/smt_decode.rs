@@ -151,7 +151,7 @@ pub fn run(common: &super::decode::DecodeArgs, opts: &SmtDecodeOpts) -> Result<(
     let secs = t1.elapsed().as_secs_f64();
     let mut out = AtomicOutput::create(&common.output)
         .with_context(|| format!("cannot create {}", common.output.display()))?;
-    let reordering = model.has_reordering();
+    let reordering = table.has_reordering();
     for (id, list) in results.iter().enumerate() {
         if n_best > 0 {
             for (text, t) in list {
