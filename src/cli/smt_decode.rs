@@ -171,7 +171,8 @@ pub fn run(common: &super::decode::DecodeArgs, opts: &SmtDecodeOpts) -> Result<(
     out.commit().with_context(|| format!("cannot write {}", common.output.display()))?;
     let rate = if secs > 0.0 { lines.len() as f64 / secs } else { f64::INFINITY };
     eprintln!(
-        "mt: decoded {} sentences in {secs:.2} s ({rate:.1} sentences/s); loading took {loaded:.2} s",
+        "mt: decoded {} sentences in {secs:.2} s ({rate:.1} sentences/s); \
+         loading took {loaded:.2} s",
         lines.len()
     );
     Ok(())
