@@ -19,6 +19,22 @@ impl Candidate {
     }
 }
 
+/// Adds the line `a + γ b` (candidate `i`) to an upper envelope built in increasing order of
+/// slope, each entry being (a, b, index, γ from which it is best); lines it overtakes before
+/// they start are dropped.
+fn push_line(hull: &mut Vec<(f64, f64, usize, f64)>, a: f64, b: f64, i: usize) {
+    while let Some(&(la, lb, _, ls)) = hull.last() {
+        // where the new line overtakes the last one
+        let x = (la - a) / (b - lb);
+        if x > ls {
+            hull.push((a, b, i, x));
+            return;
+        }
+        hull.pop();
+    }
+    hull.push((a, b, i, f64::NEG_INFINITY));
+}
+
 /// The upper envelope of the lines `a_i + γ b_i`: (γ from which it is best, index),
 /// the first γ being −∞.
 fn envelope(lines: &mut [(f64, f64, usize)]) -> Vec<(f64, usize)> {
@@ -31,20 +47,7 @@ fn envelope(lines: &mut [(f64, f64, usize)]) -> Vec<(f64, usize)> {
                 hull.pop(); // same slope, this one has the higher intercept
             }
         }
-        loop {
-            let Some(&(la, lb, _, ls)) = hull.last() else {
-                hull.push((a, b, i, f64::NEG_INFINITY));
-                break;
-            };
-            // where the new line overtakes the last one
-            let x = (la - a) / (b - lb);
-            if x <= ls {
-                hull.pop();
-                continue;
-            }
-            hull.push((a, b, i, x));
-            break;
-        }
+        push_line(&mut hull, a, b, i);
     }
     hull.into_iter().map(|(_, _, i, s)| (s, i)).collect()
 }
@@ -144,19 +147,7 @@ pub fn line_search_axis(
                 }
                 j += 1;
             }
-            loop {
-                let Some(&(la, lb, _, ls)) = hull.last() else {
-                    hull.push((a, b, i, f64::NEG_INFINITY));
-                    break;
-                };
-                let x = (la - a) / (b - lb);
-                if x <= ls {
-                    hull.pop();
-                    continue;
-                }
-                hull.push((a, b, i, x));
-                break;
-            }
+            push_line(&mut hull, a, b, i);
         }
         env.clear();
         env.extend(hull.iter().map(|&(_, _, i, x)| (x, i)));
