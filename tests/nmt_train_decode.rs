@@ -7,16 +7,17 @@ use std::path::Path;
 
 use nmt_support::*;
 
-/// Measured: the tiny LSTM's smoothed-free training loss reaches about 0.01 after 300
-/// updates at seed 7; the bound leaves a wide margin.
+/// Measured: the tiny LSTM's smoothing-free training loss falls below 0.1 after about 300
+/// updates at seed 7, with spikes (0.22 at update 391) at this high learning rate, and is
+/// 0.0096 at update 491; the bound leaves a wide margin at update 500.
 const OVERFIT_LOSS_BOUND: f64 = 0.1;
 
 #[test]
 fn tiny_lstm_overfits_twenty_pairs() {
     let dir = overfit_lstm();
     let curve = curve_losses(dir);
-    assert_eq!(curve.len(), 400);
-    let (first, last) = (curve[0].1, curve[399].1);
+    assert_eq!(curve.len(), 500);
+    let (first, last) = (curve[0].1, curve[499].1);
     assert!(first > 3.0, "an untrained model starts near log V, got {first}");
     assert!(last < OVERFIT_LOSS_BOUND, "final loss {last}");
     let out = mt_ok(&[

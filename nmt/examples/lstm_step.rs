@@ -3,8 +3,9 @@
 //! decoder 256 with input feeding and dot attention, 512→256 tanh layer, 256→8000 output;
 //! batch 64, 16 source and 16 target tokens, Adam. Prints target tokens per second.
 //!
-//! `cargo run --release -p nmt --example lstm_step -- THREADS [STEPS] [lstm|transformer|matmul]`
-//! (`matmul`: the backend's 1024×1024×1024 product rate instead).
+//! `cargo run --release -p nmt --example lstm_step -- THREADS [STEPS] [lstm|transformer|matmul]
+//! [composed]` (`matmul`: the backend's 1024×1024×1024 product rate instead; `composed`:
+//! without the fused cross-entropy and LSTM cell, as before they existed).
 
 use std::time::Instant;
 
@@ -32,6 +33,16 @@ fn main() {
         Some("transformer") => Arch::Transformer,
         _ => Arch::Lstm,
     };
+    if args.get(4).map(String::as_str) == Some("composed") {
+        println!("composed operations");
+        nmt::fused::composed(|| step_speed(threads, steps, arch));
+    } else {
+        step_speed(threads, steps, arch);
+    }
+}
+
+/// Times `steps` training steps after two warm-up steps and prints the rate.
+fn step_speed(threads: usize, steps: usize, arch: Arch) {
     let device = nmt::device(false, Some(threads)).autodiff();
     device.seed(1);
     let (emb, hidden, layers) = match arch {

@@ -7,6 +7,8 @@
 //! - [`train`]: the training loop with [`loss`], [`clip`], [`schedule`] and [`batch`];
 //!   [`checkpoint`] the model directory.
 //! - [`search`]: greedy and beam search.
+//! - [`fused`]: the cross-entropy and the LSTM cell as single CPU operations with their own
+//!   backward steps (a burn backend extension, burn's `extension` feature).
 //!
 //! Why each dependency is here: `burn` (pinned at 0.22.1, its API changes between minor
 //! versions) for tensors, automatic differentiation, layers and Adam, on its pure-Rust
@@ -24,6 +26,7 @@ pub mod checkpoint;
 pub mod clip;
 pub mod config;
 pub mod error;
+pub mod fused;
 pub mod loss;
 pub mod lstm;
 pub mod model;

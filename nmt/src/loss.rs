@@ -22,12 +22,38 @@ pub fn smoothed_cross_entropy(
     epsilon: f64,
 ) -> LossOutput {
     let [b, t, v] = logits.dims();
+    let mask = mask.reshape([b * t]);
+    let denom = tokens.max(1) as f64;
+    if crate::fused::supported(&logits.device()) {
+        let n = b * t;
+        let rows = crate::fused::smoothed_nll(
+            logits.reshape([n, v]),
+            targets.reshape([n]),
+            epsilon as f32,
+        );
+        let per_token = rows.clone().slice([0..n, 0..1]).reshape([n]);
+        let nll = rows.slice([0..n, 1..2]).reshape([n]);
+        return LossOutput {
+            loss: (per_token * mask.clone()).sum() / denom,
+            nll_sum: (nll * mask).sum(),
+        };
+    }
+    composed(logits, targets, mask, denom, epsilon)
+}
+
+/// The same loss from tensor operations (for devices without the fused operation).
+fn composed(
+    logits: Tensor<3>,
+    targets: Tensor<2, Int>,
+    mask: Tensor<1>,
+    denom: f64,
+    epsilon: f64,
+) -> LossOutput {
+    let [b, t, v] = logits.dims();
     let logp = log_softmax(logits.reshape([b * t, v]), 1);
     let nll = -logp.clone().gather(1, targets.reshape([b * t, 1])).reshape([b * t]);
     let smooth = -logp.mean_dim(1).reshape([b * t]);
-    let mask = mask.reshape([b * t]);
     let per_token = nll.clone() * (1.0 - epsilon) + smooth * epsilon;
-    let denom = tokens.max(1) as f64;
     LossOutput { loss: (per_token * mask.clone()).sum() / denom, nll_sum: (nll * mask).sum() }
 }
 

@@ -68,6 +68,14 @@ impl LstmLayer {
 
     /// One cell update from pre-activations `gates` `[B, 4H]` (input part already in).
     pub fn cell(&self, gates: Tensor<2>, c: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        if crate::fused::supported(&gates.device()) {
+            return crate::fused::lstm_cell(gates, c);
+        }
+        self.composed_cell(gates, c)
+    }
+
+    /// [`LstmLayer::cell`] from tensor operations (for devices without the fused cell).
+    pub fn composed_cell(&self, gates: Tensor<2>, c: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let h = self.hidden;
         let [b, _] = gates.dims();
         let act = sigmoid(gates.clone());

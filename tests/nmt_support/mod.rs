@@ -80,7 +80,7 @@ pub fn overfit_lstm() -> &'static Path {
     DIR.get_or_init(|| {
         let dir = scratch().join("overfit-lstm");
         let d = dir.to_str().unwrap();
-        mt_ok(&tiny_train_args(d, "lstm", "400"));
+        mt_ok(&tiny_train_args(d, "lstm", "500"));
         dir
     })
 }

@@ -1,0 +1,300 @@
+//! Fused operations for the `flex` CPU backend, each with a hand-written backward step:
+//! the label-smoothed cross-entropy of the output layer ([`cross_entropy`]) and the LSTM
+//! cell ([`lstm_cell`]), on the vectorizable [`fast_math`] functions.
+//!
+//! They are a burn backend extension, implemented for `Flex` (the forward pass, used when
+//! decoding and validating) and for `Autodiff<Flex>` (forward and backward, used in
+//! training). [`supported`] says whether a device has them; elsewhere (CUDA) the models
+//! compose the same functions from tensor operations.
+
+pub mod cross_entropy;
+pub mod fast_math;
+pub mod lstm_cell;
+
+use std::borrow::Cow;
+use std::cell::Cell;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{backend_extension, Autodiff, Backend, Dispatch, Flex};
+use burn::prelude::*;
+
+/// The fused operations as a backend extension (see the module documentation).
+#[backend_extension(Flex, Autodiff)]
+pub trait FusedOps: Backend {
+    /// `[N, 2]`: per row of `logits` `[N, V]`, the label-smoothed loss and the plain
+    /// negative log-likelihood of the target `targets[n]` (`[N]`, ids stored as floats).
+    fn smoothed_nll(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        epsilon: f32,
+    ) -> FloatTensor<Self>;
+
+    /// `[B, 2H]`: the new hidden and cell states (h then c in each row) of an LSTM cell with
+    /// gate pre-activations `gates` `[B, 4H]` (order i, f, g, o) and cell state `c` `[B, H]`.
+    fn lstm_cell(gates: FloatTensor<Self>, c: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+thread_local! {
+    static COMPOSED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether tensors on `device` take the fused operations: on the CPU backend, unless the
+/// calling thread is inside [`composed`].
+pub fn supported(device: &Device) -> bool {
+    !COMPOSED.with(Cell::get) && *device == Device::flex()
+}
+
+/// Runs `f` with the fused operations off on this thread, so that the models compose
+/// them from tensor operations as on other devices (to compare the two).
+pub fn composed<R>(f: impl FnOnce() -> R) -> R {
+    let before = COMPOSED.with(|c| c.replace(true));
+    let out = f();
+    COMPOSED.with(|c| c.set(before));
+    out
+}
+
+/// [`FusedOps::smoothed_nll`] on tensors: `[N, 2]` rows of (smoothed loss, NLL).
+pub fn smoothed_nll(logits: Tensor<2>, targets: Tensor<1, Int>, epsilon: f32) -> Tensor<2> {
+    let targets = targets.float();
+    Tensor::from_dispatch(<Dispatch as FusedOps>::smoothed_nll(
+        logits.into_dispatch(),
+        targets.into_dispatch(),
+        epsilon,
+    ))
+}
+
+/// [`FusedOps::lstm_cell`] on tensors: the new hidden state `[B, H]` and cell state `[B, H]`.
+pub fn lstm_cell(gates: Tensor<2>, c: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+    let [b, h] = c.dims();
+    let out: Tensor<2> = Tensor::from_dispatch(<Dispatch as FusedOps>::lstm_cell(
+        gates.into_dispatch(),
+        c.into_dispatch(),
+    ));
+    (out.clone().slice([0..b, 0..h]), out.slice([0..b, h..2 * h]))
+}
+
+/// The f32 values of `t` in row-major order (copied only when `t` is a strided view).
+fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
+    match t.as_slice::<f32>() {
+        Some(v) => Cow::Borrowed(v),
+        None => Cow::Owned(
+            t.to_contiguous()
+                .as_slice::<f32>()
+                .expect("fused operations take f32 tensors")
+                .to_vec(),
+        ),
+    }
+}
+
+fn dims(t: &FlexTensor) -> Vec<usize> {
+    t.layout().shape().to_vec()
+}
+
+fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// The loss rows, the softmax and the target ids.
+fn nll_forward(
+    logits: &FlexTensor,
+    targets: &FlexTensor,
+    epsilon: f32,
+) -> (FlexTensor, FlexTensor, Vec<u32>) {
+    let shape = dims(logits);
+    let (n, vocab) = (shape[0], shape[1]);
+    let ids: Vec<u32> = values(targets).iter().map(|&t| t as u32).collect();
+    assert!(ids.len() == n && ids.iter().all(|&t| (t as usize) < vocab), "target id out of range");
+    let mut probs = vec![0f32; n * vocab];
+    let mut out = vec![0f32; 2 * n];
+    cross_entropy::forward(&values(logits), &ids, vocab, epsilon, &mut probs, &mut out);
+    (tensor(out, vec![n, 2]), tensor(probs, shape), ids)
+}
+
+fn cell_forward(gates: &FlexTensor, c: &FlexTensor) -> FlexTensor {
+    let shape = dims(c);
+    let (b, h) = (shape[0], shape[1]);
+    let mut out = vec![0f32; b * 2 * h];
+    lstm_cell::forward(&values(gates), &values(c), h, &mut out);
+    tensor(out, vec![b, 2 * h])
+}
+
+impl FusedOps for Flex {
+    fn smoothed_nll(logits: FlexTensor, targets: FlexTensor, epsilon: f32) -> FlexTensor {
+        nll_forward(&logits, &targets, epsilon).0
+    }
+
+    fn lstm_cell(gates: FlexTensor, c: FlexTensor) -> FlexTensor {
+        cell_forward(&gates, &c)
+    }
+}
+
+#[derive(Debug)]
+struct SmoothedNllBackward;
+
+impl Backward<Flex, 1> for SmoothedNllBackward {
+    /// The softmax, the target ids and ε.
+    type State = (FlexTensor, Vec<u32>, f32);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let [Some(parent)] = ops.parents else { return };
+        let (mut probs, ids, epsilon) = ops.state;
+        let vocab = dims(&probs)[1];
+        let probs_contiguous = probs.is_contiguous();
+        debug_assert!(probs_contiguous);
+        cross_entropy::backward(probs.storage_mut::<f32>(), &ids, vocab, epsilon, &values(&grad));
+        grads.register::<Flex>(parent.id, probs);
+    }
+}
+
+#[derive(Debug)]
+struct LstmCellBackward;
+
+impl Backward<Flex, 2> for LstmCellBackward {
+    /// The gates, the previous cell state and the output.
+    type State = (FlexTensor, FlexTensor, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (gates, c, out) = ops.state;
+        let shape = dims(&c);
+        let (b, h) = (shape[0], shape[1]);
+        let mut d_gates = vec![0f32; b * 4 * h];
+        let mut d_c = vec![0f32; b * h];
+        lstm_cell::backward(
+            &values(&gates),
+            &values(&c),
+            &values(&out),
+            &values(&grad),
+            h,
+            &mut d_gates,
+            &mut d_c,
+        );
+        let [gates_node, c_node] = ops.parents;
+        if let Some(node) = gates_node {
+            grads.register::<Flex>(node.id, tensor(d_gates, vec![b, 4 * h]));
+        }
+        if let Some(node) = c_node {
+            grads.register::<Flex>(node.id, tensor(d_c, vec![b, h]));
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
+    fn smoothed_nll(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        epsilon: f32,
+    ) -> FloatTensor<Self> {
+        let targets = targets.into_primitive();
+        match SmoothedNllBackward.prepare::<C>([logits.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (out, probs, ids) = nll_forward(logits.primitive(), &targets, epsilon);
+                prep.finish((probs, ids, epsilon), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(nll_forward(logits.primitive(), &targets, epsilon).0)
+            }
+        }
+    }
+
+    fn lstm_cell(gates: FloatTensor<Self>, c: FloatTensor<Self>) -> FloatTensor<Self> {
+        match LstmCellBackward.prepare::<C>([gates.node(), c.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (g, cp) = (gates.primitive().clone(), c.primitive().clone());
+                let out = cell_forward(&g, &cp);
+                prep.finish((g, cp, out.clone()), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(cell_forward(gates.primitive(), c.primitive())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::module::{Module, ModuleVisitor, Param};
+
+    use super::*;
+    use crate::batch::{Batch, Pair};
+    use crate::config::{Arch, AttentionKind, ModelConfig};
+    use crate::loss::smoothed_cross_entropy;
+    use crate::model::Seq2Seq;
+    use crate::normalize::Normalization;
+
+    /// Every parameter gradient of a model, flattened, in visiting order.
+    struct Collect<'a> {
+        grads: &'a burn::tensor::Gradients,
+        out: Vec<Vec<f32>>,
+    }
+
+    impl ModuleVisitor for Collect<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let g = param.val().grad(self.grads).expect("every parameter has a gradient");
+            self.out.push(g.into_data().try_into_vec::<f32>().unwrap());
+        }
+    }
+
+    /// Loss, NLL and every parameter gradient of one batch.
+    fn loss_and_grads(arch: Arch, attention: AttentionKind) -> (f32, f32, Vec<Vec<f32>>) {
+        let device = Device::flex().autodiff();
+        device.seed(5);
+        let cfg = ModelConfig {
+            arch,
+            vocab_size: 23,
+            emb_size: 8,
+            hidden_size: 12,
+            layers: 1,
+            heads: 2,
+            dropout: 0.0,
+            attention,
+            tied_embeddings: false,
+            normalization: Normalization::None,
+            max_positions: 50,
+        };
+        let model = Seq2Seq::new(&cfg, &device);
+        let pairs: Vec<Pair> = (0..5u32)
+            .map(|i| Pair {
+                src: (0..3 + i).map(|j| 3 + (i * 7 + j * 3) % 20).collect(),
+                tgt: (0..2 + (i * 2) % 5).map(|j| 3 + (i * 5 + j * 11) % 20).collect(),
+            })
+            .collect();
+        let idx: Vec<usize> = (0..pairs.len()).collect();
+        let batch = Batch::new(&pairs, &idx, &device);
+        let mem = model.encode(&batch.src, &device);
+        let logits = model.forward(&mem, batch.tgt_in);
+        let out = smoothed_cross_entropy(logits, batch.tgt_out, batch.mask, batch.tokens, 0.1);
+        let nll: f32 = out.nll_sum.into_scalar();
+        let loss: f32 = out.loss.clone().into_scalar();
+        let grads = out.loss.backward();
+        let mut collect = Collect { grads: &grads, out: Vec::new() };
+        model.visit(&mut collect);
+        (loss, nll, collect.out)
+    }
+
+    #[test]
+    fn fused_operations_give_the_composed_loss_and_gradients() {
+        let cases = [
+            (Arch::Lstm, AttentionKind::General),
+            (Arch::Lstm, AttentionKind::Bahdanau),
+            (Arch::Transformer, AttentionKind::Dot),
+        ];
+        for (arch, attention) in cases {
+            let (loss, nll, grads) = loss_and_grads(arch, attention);
+            let (loss_c, nll_c, grads_c) = composed(|| loss_and_grads(arch, attention));
+            assert!((loss - loss_c).abs() < 1e-5 * loss_c.abs(), "{arch:?}: {loss} vs {loss_c}");
+            assert!((nll - nll_c).abs() < 1e-5 * nll_c.abs(), "{arch:?}: {nll} vs {nll_c}");
+            assert_eq!(grads.len(), grads_c.len());
+            for (g, gc) in grads.iter().zip(&grads_c) {
+                let scale = gc.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-3);
+                for (a, b) in g.iter().zip(gc) {
+                    assert!((a - b).abs() < 2e-5 * scale, "{arch:?}: gradient {a} vs {b}");
+                }
+            }
+        }
+    }
+}
