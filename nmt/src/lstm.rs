@@ -93,6 +93,9 @@ impl LstmLayer {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, t, _] = x.dims();
         let device = x.device();
+        if t > 0 && crate::fused::supported(&device) {
+            return crate::fused::lstm_layer(self.input.forward(x), self.recurrent.val());
+        }
         let xw = self.input.forward(x).swap_dims(0, 1); // [T, B, 4H]
         let w = self.recurrent.val();
         let mut h = Tensor::<2>::zeros([b, self.hidden], &device);

@@ -77,7 +77,12 @@ pub fn backward(
 
 /// One row of [`forward`]: the gate pre-activations i, f, g, o and the previous cell state.
 #[inline(always)]
-fn forward_row(gates: [&[f32]; 4], c_prev: &[f32], h_out: &mut [f32], c_out: &mut [f32]) {
+pub(super) fn forward_row(
+    gates: [&[f32]; 4],
+    c_prev: &[f32],
+    h_out: &mut [f32],
+    c_out: &mut [f32],
+) {
     let [gi, gf, gg, go] = gates;
     let n = c_prev.len();
     let (gi, gf, gg, go) = (&gi[..n], &gf[..n], &gg[..n], &go[..n]);
@@ -91,7 +96,7 @@ fn forward_row(gates: [&[f32]; 4], c_prev: &[f32], h_out: &mut [f32], c_out: &mu
 
 /// One row of [`backward`]; `grad` holds the gradients of h and of the new c.
 #[inline(always)]
-fn backward_row(
+pub(super) fn backward_row(
     gates: [&[f32]; 4],
     c_prev: &[f32],
     c_new: &[f32],

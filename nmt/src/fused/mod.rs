@@ -10,6 +10,7 @@
 pub mod cross_entropy;
 pub mod fast_math;
 pub mod lstm_cell;
+pub mod lstm_layer;
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -37,6 +38,10 @@ pub trait FusedOps: Backend {
     /// `[B, 2H]`: the new hidden and cell states (h then c in each row) of an LSTM cell with
     /// gate pre-activations `gates` `[B, 4H]` (order i, f, g, o) and cell state `c` `[B, H]`.
     fn lstm_cell(gates: FloatTensor<Self>, c: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// `[B, T, H]`: the hidden states of an LSTM layer run over the input projection `xw`
+    /// `[B, T, 4H]` (bias included) with recurrent weights `w` `[H, 4H]`, from zero states.
+    fn lstm_layer(xw: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 thread_local! {
@@ -76,6 +81,11 @@ pub fn lstm_cell(gates: Tensor<2>, c: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         c.into_dispatch(),
     ));
     (out.clone().slice([0..b, 0..h]), out.slice([0..b, h..2 * h]))
+}
+
+/// [`FusedOps::lstm_layer`] on tensors.
+pub fn lstm_layer(xw: Tensor<3>, w: Tensor<2>) -> Tensor<3> {
+    Tensor::from_dispatch(<Dispatch as FusedOps>::lstm_layer(xw.into_dispatch(), w.into_dispatch()))
 }
 
 /// The f32 values of `t` in row-major order (copied only when `t` is a strided view).
@@ -123,6 +133,16 @@ fn cell_forward(gates: &FlexTensor, c: &FlexTensor) -> FlexTensor {
     tensor(out, vec![b, 2 * h])
 }
 
+fn layer_forward(xw: &FlexTensor, w: &FlexTensor) -> lstm_layer::Trace {
+    let shape = dims(xw);
+    let dims = [shape[0], shape[1], shape[2] / 4];
+    lstm_layer::forward(&values(xw), w, dims)
+}
+
+fn layer_output(trace: &lstm_layer::Trace) -> FlexTensor {
+    tensor(trace.hidden.clone(), trace.dims.to_vec())
+}
+
 impl FusedOps for Flex {
     fn smoothed_nll(logits: FlexTensor, targets: FlexTensor, epsilon: f32) -> FlexTensor {
         nll_forward(&logits, &targets, epsilon).0
@@ -130,6 +150,32 @@ impl FusedOps for Flex {
 
     fn lstm_cell(gates: FlexTensor, c: FlexTensor) -> FlexTensor {
         cell_forward(&gates, &c)
+    }
+
+    fn lstm_layer(xw: FlexTensor, w: FlexTensor) -> FlexTensor {
+        layer_output(&layer_forward(&xw, &w))
+    }
+}
+
+#[derive(Debug)]
+struct LstmLayerBackward;
+
+impl Backward<Flex, 2> for LstmLayerBackward {
+    /// The forward trace and the recurrent weights.
+    type State = (lstm_layer::Trace, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (trace, w) = ops.state;
+        let (d_xw, d_w) = lstm_layer::backward(&trace, &w, &values(&grad));
+        let [b, t, h] = trace.dims;
+        let [xw_node, w_node] = ops.parents;
+        if let Some(node) = xw_node {
+            grads.register::<Flex>(node.id, tensor(d_xw, vec![b, t, 4 * h]));
+        }
+        if let Some(node) = w_node {
+            grads.register::<Flex>(node.id, d_w);
+        }
     }
 }
 
@@ -211,6 +257,15 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
                 prep.finish((g, cp, out.clone()), out)
             }
             OpsKind::UnTracked(prep) => prep.finish(cell_forward(gates.primitive(), c.primitive())),
+        }
+    }
+
+    fn lstm_layer(xw: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
+        let trace = layer_forward(xw.primitive(), w.primitive());
+        let out = layer_output(&trace);
+        match LstmLayerBackward.prepare::<C>([xw.node(), w.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((trace, w.primitive().clone()), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
         }
     }
 }
