@@ -7,13 +7,14 @@
 //! - [`train`]: the training loop with [`loss`], [`clip`], [`schedule`] and [`batch`];
 //!   [`checkpoint`] the model directory.
 //! - [`search`]: greedy and beam search.
-//! - [`fused`]: the cross-entropy and the LSTM cell as single CPU operations with their own
-//!   backward steps (a burn backend extension, burn's `extension` feature).
+//! - [`fused`]: the cross-entropy, the LSTM cell and the encoder LSTM layer as single CPU
+//!   operations with their own backward steps (a burn backend extension).
 //!
 //! Why each dependency is here: `burn` (pinned at 0.22.1, its API changes between minor
 //! versions) for tensors, automatic differentiation, layers and Adam, on its pure-Rust
 //! `flex` CPU backend, and (its `store` and `safetensors` features) to write the weights
-//! as safetensors and the resume checkpoint as burnpack; `tokenizers` (HF, without its
+//! as safetensors and the resume checkpoint as burnpack, and (its `extension` feature) to
+//! add the [`fused`] operations with their own backward steps; `tokenizers` (HF, without its
 //! C-backed defaults) to learn and apply BPE and to read and write `tokenizer.json`;
 //! `unicode-normalization` for NFC/NFKC; `rand` for the seeded batch order; `rayon` to
 //! size the CPU thread pool; `serde`/`serde_json` for the configuration and checkpoint

@@ -12,7 +12,7 @@ use super::fast_math::{self, exp, simd};
 const ROWS_PER_TASK: usize = 16;
 
 /// Per row `n` of `logits` `[N, V]` with target `targets[n]`: writes the softmax into
-/// `probs` (same shape) and `[loss, nll]` into `out[2n..2n + 2]`, where
+/// `probs` (same shape) and `(loss, nll)` into `out` at `2n` and `2n + 1`, where
 /// `nll = −log p(target)` and `loss = (1 − ε)·nll + ε·mean_v(−log p(v))`.
 pub fn forward(
     logits: &[f32],
@@ -51,8 +51,8 @@ pub fn forward(
         });
 }
 
-/// Turns the softmax `probs` `[N, V]` into the gradient of Σ_n g[2n]·loss_n +
-/// g[2n+1]·nll_n with respect to the logits, in place.
+/// Turns the softmax `probs` `[N, V]` into the gradient of Σ_n g₂ₙ·lossₙ +
+/// g₂ₙ₊₁·nllₙ with respect to the logits, in place.
 pub fn backward(probs: &mut [f32], targets: &[u32], vocab: usize, epsilon: f32, grad: &[f32]) {
     probs.par_chunks_mut(vocab * ROWS_PER_TASK).enumerate().for_each(|(task, rows)| {
         let first = task * ROWS_PER_TASK;
