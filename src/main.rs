@@ -16,9 +16,13 @@ const MI_OPTION_PURGE_DELAY: std::os::raw::c_int = 15;
 
 fn main() {
     // Never give freed pages back to the OS (the default purges them after 10 ms): the
-    // process keeps its peak working set, and tensors of the same size reuse it.
-    // SAFETY: setting a mimalloc option has no precondition; it only affects later purges.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    // process keeps its peak working set, and tensors of the same size reuse it. A
+    // `MIMALLOC_PURGE_DELAY` in the environment (mimalloc's own setting) is left to rule.
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: setting a mimalloc option has no precondition; it only affects later
+        // purges.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    }
     let cli = match mt::cli::parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version

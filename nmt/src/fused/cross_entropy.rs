@@ -23,6 +23,9 @@ pub fn forward(
     out: &mut [f32],
 ) {
     debug_assert_eq!(logits.len(), targets.len() * vocab);
+    if vocab == 0 || targets.is_empty() {
+        return;
+    }
     probs
         .par_chunks_mut(vocab * ROWS_PER_TASK)
         .zip(out.par_chunks_mut(2 * ROWS_PER_TASK))
@@ -34,16 +37,19 @@ pub fn forward(
                 let x = &logits[n * vocab..(n + 1) * vocab];
                 simd(|| {
                     let max = fast_math::max(x);
+                    // Shifted by the maximum: the mean below then does not subtract two
+                    // sums of the size of the logits' common offset.
                     for (pv, &xv) in p.iter_mut().zip(x) {
-                        *pv = exp(xv - max);
+                        *pv = xv - max;
                     }
+                    let sum_shifted = fast_math::sum(p);
+                    p.iter_mut().for_each(|v| *v = exp(*v));
                     let sum_e = fast_math::sum(p);
-                    let sum_x = fast_math::sum(x);
                     let inv = 1.0 / sum_e;
                     p.iter_mut().for_each(|v| *v *= inv);
-                    let lse = max + sum_e.ln();
-                    let nll = lse - x[targets[n] as usize];
-                    let uniform = lse - sum_x / vocab as f32;
+                    let log_sum = sum_e.ln();
+                    let nll = log_sum - (x[targets[n] as usize] - max);
+                    let uniform = log_sum - sum_shifted / vocab as f32;
                     o[0] = (1.0 - epsilon) * nll + epsilon * uniform;
                     o[1] = nll;
                 });
@@ -54,6 +60,9 @@ pub fn forward(
 /// Turns the softmax `probs` `[N, V]` into the gradient of Σ_n g₂ₙ·lossₙ +
 /// g₂ₙ₊₁·nllₙ with respect to the logits, in place.
 pub fn backward(probs: &mut [f32], targets: &[u32], vocab: usize, epsilon: f32, grad: &[f32]) {
+    if vocab == 0 || targets.is_empty() {
+        return;
+    }
     probs.par_chunks_mut(vocab * ROWS_PER_TASK).enumerate().for_each(|(task, rows)| {
         let first = task * ROWS_PER_TASK;
         for (i, p) in rows.chunks_mut(vocab).enumerate() {
@@ -74,7 +83,10 @@ mod tests {
     #[test]
     fn values_and_gradient_match_the_definition() {
         let (n, v, eps) = (37, 11, 0.1f32);
-        let logits: Vec<f32> = (0..n * v).map(|i| ((i * 7919 % 101) as f32 - 50.0) / 9.0).collect();
+        // A common offset of 1e4 (softmax does not see it) must not cost precision.
+        let logits: Vec<f32> = (0..n * v)
+            .map(|i| ((i * 7919 % 101) as f32 - 50.0) / 9.0 + 1e4 * (i / v % 2) as f32)
+            .collect();
         let targets: Vec<u32> = (0..n).map(|i| (i * 5 % v) as u32).collect();
         let mut probs = vec![0f32; n * v];
         let mut out = vec![0f32; 2 * n];
@@ -83,7 +95,9 @@ mod tests {
         let mut g = probs.clone();
         backward(&mut g, &targets, v, eps, &grad);
         for r in 0..n {
-            let x: Vec<f64> = logits[r * v..(r + 1) * v].iter().map(|&a| a as f64).collect();
+            let offset = 1e4 * (r % 2) as f64;
+            let x: Vec<f64> =
+                logits[r * v..(r + 1) * v].iter().map(|&a| a as f64 - offset).collect();
             let lse = x.iter().map(|a| a.exp()).sum::<f64>().ln();
             let logp: Vec<f64> = x.iter().map(|a| a - lse).collect();
             let nll = -logp[targets[r] as usize];

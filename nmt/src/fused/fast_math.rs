@@ -3,12 +3,13 @@
 //!
 //! `exp` splits x = k·ln 2 + r with |r| ≤ ln 2 / 2 (Cody & Waite, 1980, "Software Manual
 //! for the Elementary Functions") and evaluates e^r by its Taylor polynomial to degree 7
-//! (truncation error below 6e-9 relative); 2^k is put into the exponent bits. `tanh`
+//! (truncation error below 8e-9 relative); 2^k is put into the exponent bits. `tanh`
 //! goes through e^(2x) − 1, taken from its Taylor series near zero so that small
 //! arguments keep their relative accuracy.
 
 const LOG2_E: f32 = std::f32::consts::LOG2_E;
-/// ln 2 split into a part exact in 9 bits times any k of up to 8 bits, and the rest.
+/// ln 2 split into a high part with nine trailing zero bits (so k·LN2_HI is exact for
+/// |k| < 2^9) and the rest.
 const LN2_HI: f32 = 0.693_145_75;
 const LN2_LO: f32 = 1.428_606_8e-6;
 /// Adding and subtracting 1.5·2^23 rounds an f32 of magnitude below 2^22 to an integer.

@@ -17,6 +17,9 @@ const ROWS_PER_TASK: usize = 16;
 /// `c' = σ(f)·c + σ(i)·tanh(g)`, `h = σ(o)·tanh(c')`, row by row into `out` `[B, 2H]`.
 pub fn forward(gates: &[f32], c: &[f32], hidden: usize, out: &mut [f32]) {
     let h = hidden;
+    if h == 0 {
+        return;
+    }
     out.par_chunks_mut(2 * h * ROWS_PER_TASK).enumerate().for_each(|(task, rows)| {
         for (i, o) in rows.chunks_mut(2 * h).enumerate() {
             let b = task * ROWS_PER_TASK + i;
@@ -44,6 +47,9 @@ pub fn backward(
     d_c: &mut [f32],
 ) {
     let h = hidden;
+    if h == 0 {
+        return;
+    }
     d_gates
         .par_chunks_mut(4 * h * ROWS_PER_TASK)
         .zip(d_c.par_chunks_mut(h * ROWS_PER_TASK))

@@ -56,6 +56,9 @@ pub fn forward(xw: &[f32], w: &FlexTensor, [b, t, h]: [usize; 3]) -> Trace {
         dims: [b, t, h],
     };
     let rows = ROWS_PER_TASK;
+    if b * t * h == 0 {
+        return trace;
+    }
     trace
         .gates
         .par_chunks_mut(rows * t * 4 * h)
@@ -110,6 +113,9 @@ pub fn backward(trace: &Trace, w: &FlexTensor, grad: &[f32]) -> (Vec<f32>, FlexT
     let [b, t, h] = trace.dims;
     let w_t = w.transpose(0, 1);
     let mut d_xw = vec![0f32; b * t * 4 * h];
+    if b * t * h == 0 {
+        return (d_xw, FlexTensor::zeros(vec![h, 4 * h].into(), burn::tensor::DType::F32));
+    }
     let rows = ROWS_PER_TASK;
     d_xw.par_chunks_mut(rows * t * 4 * h)
         .zip(trace.gates.par_chunks(rows * t * 4 * h))
@@ -182,6 +188,75 @@ fn backward_rows(
         dc_next = dc_prev;
         if step > 0 {
             dh_next = Some(contiguous(matmul(dg_step, [b, 4 * h], w_t.clone())));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The layer in f64: every step's hidden state `[b, t, h]`.
+    fn layer64(xw: &[f64], w: &[f64], [b, t, h]: [usize; 3]) -> Vec<f64> {
+        let s = |x: f64| 1.0 / (1.0 + (-x).exp());
+        let mut out = vec![0.0; b * t * h];
+        for row in 0..b {
+            let (mut hp, mut cp) = (vec![0.0; h], vec![0.0; h]);
+            for step in 0..t {
+                let at = row * t + step;
+                let mut g = xw[at * 4 * h..(at + 1) * 4 * h].to_vec();
+                for (k, gk) in g.iter_mut().enumerate() {
+                    *gk += (0..h).map(|j| hp[j] * w[j * 4 * h + k]).sum::<f64>();
+                }
+                for j in 0..h {
+                    cp[j] = s(g[h + j]) * cp[j] + s(g[j]) * g[2 * h + j].tanh();
+                    hp[j] = s(g[3 * h + j]) * cp[j].tanh();
+                }
+                out[at * h..(at + 1) * h].copy_from_slice(&hp);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn forward_and_backward_match_finite_differences() {
+        // 33 rows: two groups, the second of one row; 5 units, not a multiple of the lanes.
+        for (b, t, h) in [(33, 4, 5), (33, 1, 5), (2, 3, 3)] {
+            let xw: Vec<f32> =
+                (0..b * t * 4 * h).map(|i| ((i * 37 % 29) as f32 - 14.0) / 7.0).collect();
+            let w: Vec<f32> = (0..h * 4 * h).map(|i| ((i * 13 % 17) as f32 - 8.0) / 9.0).collect();
+            let grad: Vec<f32> = (0..b * t * h).map(|i| ((i * 5 % 7) as f32 - 3.0) / 2.0).collect();
+            let w_t = FlexTensor::from_data(TensorData::new(w.clone(), vec![h, 4 * h]));
+            let trace = forward(&xw, &w_t, [b, t, h]);
+            let (d_xw, d_w) = backward(&trace, &w_t, &grad);
+            let d_w = contiguous(d_w);
+            let xw64: Vec<f64> = xw.iter().map(|&x| x as f64).collect();
+            let w64: Vec<f64> = w.iter().map(|&x| x as f64).collect();
+            let exact = layer64(&xw64, &w64, [b, t, h]);
+            for (a, e) in trace.hidden.iter().zip(&exact) {
+                assert!((*a as f64 - e).abs() < 1e-5, "{a} vs {e}");
+            }
+            let objective = |xw: &[f64], w: &[f64]| -> f64 {
+                let out = layer64(xw, w, [b, t, h]);
+                out.iter().zip(&grad).map(|(o, g)| o * *g as f64).sum()
+            };
+            let eps = 1e-6;
+            // Every weight, and the input projections of the first and the last row.
+            for k in 0..h * 4 * h {
+                let (mut up, mut down) = (w64.clone(), w64.clone());
+                up[k] += eps;
+                down[k] -= eps;
+                let fd = (objective(&xw64, &up) - objective(&xw64, &down)) / (2.0 * eps);
+                assert!((d_w[k] as f64 - fd).abs() < 1e-4 * fd.abs().max(1.0), "w {k}");
+            }
+            let last = (b - 1) * t * 4 * h;
+            for k in (0..t * 4 * h).chain(last..last + t * 4 * h) {
+                let (mut up, mut down) = (xw64.clone(), xw64.clone());
+                up[k] += eps;
+                down[k] -= eps;
+                let fd = (objective(&up, &w64) - objective(&down, &w64)) / (2.0 * eps);
+                assert!((d_xw[k] as f64 - fd).abs() < 1e-4 * fd.abs().max(1.0), "xw {k}");
+            }
         }
     }
 }

@@ -58,13 +58,19 @@ pub fn supported(device: &Device) -> bool {
 /// Runs `f` with the fused operations off on this thread, so that the models compose
 /// them from tensor operations as on other devices (to compare the two).
 pub fn composed<R>(f: impl FnOnce() -> R) -> R {
-    let before = COMPOSED.with(|c| c.replace(true));
-    let out = f();
-    COMPOSED.with(|c| c.set(before));
-    out
+    /// Restores the thread's setting, also when `f` panics.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            COMPOSED.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(COMPOSED.with(|c| c.replace(true)));
+    f()
 }
 
-/// [`FusedOps::smoothed_nll`] on tensors: `[N, 2]` rows of (smoothed loss, NLL).
+/// [`FusedOps::smoothed_nll`] on tensors: `[N, 2]` rows of (smoothed loss, NLL). Target ids
+/// travel as floats, exact below 2^24 (vocabularies are far smaller).
 pub fn smoothed_nll(logits: Tensor<2>, targets: Tensor<1, Int>, epsilon: f32) -> Tensor<2> {
     let targets = targets.float();
     Tensor::from_dispatch(<Dispatch as FusedOps>::smoothed_nll(
@@ -84,7 +90,7 @@ pub fn lstm_cell(gates: Tensor<2>, c: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
     (out.clone().slice([0..b, 0..h]), out.slice([0..b, h..2 * h]))
 }
 
-/// [`FusedOps::lstm_layer`] on tensors.
+/// [`FusedOps::lstm_layer`] on tensors (any dimension may be 0).
 pub fn lstm_layer(xw: Tensor<3>, w: Tensor<2>) -> Tensor<3> {
     Tensor::from_dispatch(<Dispatch as FusedOps>::lstm_layer(xw.into_dispatch(), w.into_dispatch()))
 }
@@ -118,8 +124,10 @@ fn nll_forward(
 ) -> (FlexTensor, FlexTensor, Vec<u32>) {
     let shape = dims(logits);
     let (n, vocab) = (shape[0], shape[1]);
-    let ids: Vec<u32> = values(targets).iter().map(|&t| t as u32).collect();
-    assert!(ids.len() == n && ids.iter().all(|&t| (t as usize) < vocab), "target id out of range");
+    let ids = values(targets);
+    let valid = |t: f32| t >= 0.0 && t.fract() == 0.0 && (t as usize) < vocab;
+    assert!(ids.len() == n && ids.iter().all(|&t| valid(t)), "target id out of range");
+    let ids: Vec<u32> = ids.iter().map(|&t| t as u32).collect();
     let mut probs = vec![0f32; n * vocab];
     let mut out = vec![0f32; 2 * n];
     cross_entropy::forward(&values(logits), &ids, vocab, epsilon, &mut probs, &mut out);
