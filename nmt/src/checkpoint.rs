@@ -2,7 +2,8 @@
 //! (the HF tokenizer), `model.safetensors` (the weights of the best model, readable by
 //! any safetensors reader, tensor names are the module paths such as
 //! `Lstm.enc_fwd.input.weight`), the resume checkpoint `checkpoint/` (last weights,
-//! Adam state, progress) and `learning_curve.csv`. Every file is written to a temporary
+//! Adam state, progress), `learning_curve.csv` and, when asked for, `snapshots/` (the
+//! weights of the last validations, for checkpoint averaging). Every file is written to a temporary
 //! name and renamed, so an interrupted run never leaves a half-written file.
 //!
 //! The resume checkpoint keeps its weights in burn's burnpack format (`.bpk`), which
@@ -31,6 +32,9 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const LEGACY_WEIGHTS_FILE: &str = "model.bpk";
 /// Name of the resume checkpoint directory.
 pub const CHECKPOINT_DIR: &str = "checkpoint";
+/// Name of the directory of the weights kept at each validation for checkpoint averaging
+/// (`mt train --keep-snapshots N`).
+pub const SNAPSHOT_DIR: &str = "snapshots";
 /// Name of the learning-curve file.
 pub const CURVE_FILE: &str = "learning_curve.csv";
 

@@ -6,7 +6,7 @@
 //! - [`lstm`], [`transformer`]: the two architectures, [`model`] the type over both.
 //! - [`train`]: the training loop with [`loss`], [`clip`], [`schedule`] and [`batch`];
 //!   [`checkpoint`] the model directory.
-//! - [`search`]: greedy and beam search.
+//! - [`search`]: greedy and beam search; [`average`] checkpoint averaging.
 //! - [`fused`]: the cross-entropy, the LSTM cell and the encoder LSTM layer as single CPU
 //!   operations with their own backward steps (a burn backend extension).
 //!
@@ -21,6 +21,7 @@
 //! files; `thiserror` for [`error::NmtError`]; `tracing` for diagnostics.
 #![deny(missing_docs)]
 
+pub mod average;
 pub mod batch;
 pub mod bpe;
 pub mod checkpoint;

@@ -7,7 +7,7 @@
 //! from the device re-seeded with (seed, k). A run resumed from a checkpoint therefore
 //! replays the same batches with the same masks and continues the same loss curve.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams};
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::batch::{make_batches, Batch, Pair};
 use crate::checkpoint::{
     load_weights, read_json, save_weights, write_atomic, write_json, CHECKPOINT_DIR, CURVE_FILE,
-    WEIGHTS_FILE,
+    SNAPSHOT_DIR, WEIGHTS_FILE,
 };
 use crate::clip::clip_global_norm;
 use crate::config::ModelConfig;
@@ -51,6 +51,10 @@ pub struct TrainSettings {
     pub patience: usize,
     /// Random seed.
     pub seed: u64,
+    /// Keep the weights of the last this many validations as `snapshots/update-N.safetensors`
+    /// (0: none), for checkpoint averaging ([`crate::average`]).
+    #[serde(default)]
+    pub keep_snapshots: usize,
 }
 
 impl TrainSettings {
@@ -231,6 +235,47 @@ fn save_checkpoint(
     write_curve(dir, &state.curve)
 }
 
+/// Name of the file of the weights at update `step` in [`SNAPSHOT_DIR`].
+pub fn snapshot_name(step: usize) -> String {
+    format!("update-{step:07}.safetensors")
+}
+
+/// The snapshots in `dir`'s [`SNAPSHOT_DIR`], oldest first, with their update numbers.
+pub fn snapshots(dir: &Path) -> Result<Vec<(usize, PathBuf)>> {
+    let snap_dir = dir.join(SNAPSHOT_DIR);
+    if !snap_dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let entries = std::fs::read_dir(&snap_dir).map_err(|e| NmtError::io(&snap_dir, e))?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| NmtError::io(&snap_dir, e))?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let step = name
+            .strip_prefix("update-")
+            .and_then(|r| r.strip_suffix(".safetensors"))
+            .and_then(|n| n.parse::<usize>().ok());
+        if let Some(step) = step {
+            found.push((step, path));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Saves the weights of update `step` into `dir`'s [`SNAPSHOT_DIR`] and removes all but
+/// the `keep` most recent snapshots.
+fn save_snapshot(dir: &Path, model: &Seq2Seq, step: usize, keep: usize) -> Result<()> {
+    let snap_dir = dir.join(SNAPSHOT_DIR);
+    std::fs::create_dir_all(&snap_dir).map_err(|e| NmtError::io(&snap_dir, e))?;
+    save_weights(model, &snap_dir.join(snapshot_name(step)))?;
+    let all = snapshots(dir)?;
+    for (_, path) in all.iter().take(all.len().saturating_sub(keep)) {
+        std::fs::remove_file(path).map_err(|e| NmtError::io(path, e))?;
+    }
+    Ok(())
+}
+
 /// Trains `cfg` on `train` into the model directory `dir` (which must already hold
 /// `config.json` and `tokenizer.json`); with `resume`, continues from its checkpoint.
 #[allow(clippy::too_many_arguments)]
@@ -376,6 +421,9 @@ fn validate(
         save_weights(model, &dir.join(WEIGHTS_FILE))?;
     }
     save_checkpoint(dir, model, optim, state)?;
+    if s.keep_snapshots > 0 {
+        save_snapshot(dir, model, state.step, s.keep_snapshots)?;
+    }
     obs.on_validation(&ValidReport { step: state.step, loss, ppl: loss.exp(), score, improved });
     Ok(())
 }

@@ -6,6 +6,7 @@ pub use error_message::{error_line, usage_error_line};
 
 pub mod aer;
 pub mod align;
+pub mod average;
 pub mod compare;
 pub mod decode;
 pub mod error_message;
@@ -44,6 +45,8 @@ pub enum Command {
     Tune(tune::TuneArgs),
     /// Train and run both systems on one corpus and report side by side.
     Compare(compare::CompareArgs),
+    /// Average the weights of several checkpoints of one neural model.
+    Average(average::AverageArgs),
 }
 
 /// Parses a count that must be at least 1 (a clap value parser).
@@ -65,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Decode(args) => decode::run(args),
         Command::Tune(args) => tune::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Average(args) => average::run(args),
     }
 }
 

@@ -110,13 +110,18 @@ pub struct NmtTrainOpts {
     /// [nmt] Stop after N validations without improvement (0: never).
     #[arg(long, default_value_t = 5)]
     pub patience: usize,
+    /// [nmt] Keep the weights of the last N validations in `OUT/snapshots/` for checkpoint
+    /// averaging (`mt average`); 0 keeps none. May be changed on `--resume`.
+    #[arg(long, default_value_t = 0)]
+    pub keep_snapshots: usize,
     /// [nmt] Skip the validation BLEU (greedy decoding of the dev set at each validation);
     /// early stopping then follows the validation loss.
     #[arg(long)]
     pub no_valid_bleu: bool,
     /// [nmt] Continue the interrupted run in `--out` from its checkpoint. The model and
-    /// training settings saved in `--out` are kept (only `--max-steps` and `--max-epochs`
-    /// may be raised); other options that differ from them are ignored with a warning.
+    /// training settings saved in `--out` are kept (only `--max-steps`, `--max-epochs` and
+    /// `--keep-snapshots` may change); other options that differ from them are ignored
+    /// with a warning.
     #[arg(long)]
     pub resume: bool,
     /// [nmt] Replace the model already in `--out` (without it, a `--out` holding a model
@@ -398,6 +403,7 @@ pub fn run(common: &super::train::TrainArgs, opts: &NmtTrainOpts) -> anyhow::Res
         valid_every: opts.valid_every,
         patience: opts.patience,
         seed: common.seed,
+        keep_snapshots: opts.keep_snapshots,
     };
     let normalization = match opts.normalize {
         NormalizeOpt::None => Normalization::None,
@@ -431,6 +437,7 @@ pub fn run(common: &super::train::TrainArgs, opts: &NmtTrainOpts) -> anyhow::Res
         // The schedule may be extended on resume; the model itself cannot change.
         saved.train.max_steps = settings.max_steps;
         saved.train.max_epochs = settings.max_epochs;
+        saved.train.keep_snapshots = settings.keep_snapshots;
         saved.train.validate().map_err(|e| setting_error(e, &config_path))?;
         let vocab = SubwordVocab::load(&out.join(TOKENIZER_FILE), saved.model.normalization)?;
         if vocab.size() != saved.model.vocab_size {
