@@ -110,6 +110,12 @@ fn bad_averaging_requests_are_clear_errors() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("new directory"));
 
+    // An output that is a file.
+    let file = write(tmp.path(), "file", "x");
+    let o = mt(&["average", "--model", leak(&run), "--out", leak(&file), "--last", "2"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a directory"));
+
     // An output that holds a model is kept unless --overwrite.
     mt_ok(&["average", "--model", leak(&run), "--out", leak(&out), "--last", "2"]);
     let o = mt(&["average", "--model", leak(&run), "--out", leak(&out), "--last", "1"]);

@@ -72,6 +72,9 @@ pub fn run(args: AverageArgs) -> anyhow::Result<()> {
             args.out.display()
         );
     }
+    if args.out.exists() && !args.out.is_dir() {
+        bail!("--out {} exists and is not a directory", args.out.display());
+    }
     if args.out.join(WEIGHTS_FILE).exists() && !args.overwrite {
         bail!(
             "--out {} already holds a model ({}): add --overwrite to replace it",
