@@ -105,6 +105,14 @@ fn bad_averaging_requests_are_clear_errors() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("nope.safetensors"));
 
+    // --last and named weight files together.
+    let last = run.join("snapshots/update-0000012.safetensors");
+    let o =
+        mt(&["average", "--model", leak(&run), "--out", leak(&out), "--last", "2", leak(&last)]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--last"));
+    assert!(!out.exists(), "nothing may be written on failure");
+
     // The model directory itself as the output.
     let o = mt(&["average", "--model", leak(&run), "--out", leak(&run), "--last", "2"]);
     assert!(!o.status.success());

@@ -28,7 +28,13 @@ pub struct AverageArgs {
     #[arg(long, short)]
     pub out: PathBuf,
     /// Average the last N snapshots of `--model` (`mt train --keep-snapshots N`).
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = super::positive_count)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 5,
+        value_parser = super::positive_count,
+        conflicts_with = "weights"
+    )]
     pub last: usize,
     /// Weight files of the model to average instead of its snapshots (`.safetensors`, or
     /// `.bpk` such as a resume checkpoint's `checkpoint/model.bpk`).
