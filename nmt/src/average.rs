@@ -14,61 +14,55 @@ use crate::model::Seq2Seq;
 /// module visit meets them.
 #[derive(Debug, Default)]
 pub struct WeightSum {
-    sums: Vec<(Vec<usize>, Vec<f64>)>,
+    shapes: Vec<Vec<usize>>,
+    sums: Vec<Vec<f64>>,
     count: usize,
 }
 
-struct Collect<'a> {
-    sum: &'a mut WeightSum,
-    first: bool,
-    index: usize,
-    mismatch: Option<String>,
+/// The shapes of a module's float parameters, in visit order.
+struct Shapes(Vec<Vec<usize>>);
+
+impl ModuleVisitor for Shapes {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push(param.val().dims().to_vec());
+    }
 }
 
-impl ModuleVisitor for Collect<'_> {
+fn shapes(model: &Seq2Seq) -> Vec<Vec<usize>> {
+    let mut v = Shapes(Vec::new());
+    model.visit(&mut v);
+    v.0
+}
+
+/// Adds each float parameter to its running sum (the sums exist and the shapes match).
+struct Accumulate<'a> {
+    sums: &'a mut [Vec<f64>],
+    index: usize,
+}
+
+impl ModuleVisitor for Accumulate<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let value = param.val();
-        let shape = value.dims().to_vec();
-        let data = value.into_data().convert::<f32>();
+        let data = param.val().into_data().convert::<f32>();
         let values = data.as_slice::<f32>().expect("converted to f32");
-        if self.first {
-            self.sum.sums.push((shape, values.iter().map(|&v| f64::from(v)).collect()));
-        } else {
-            match self.sum.sums.get_mut(self.index) {
-                Some((s, acc)) if *s == shape => {
-                    for (a, &v) in acc.iter_mut().zip(values) {
-                        *a += f64::from(v);
-                    }
-                }
-                Some((s, _)) => {
-                    self.mismatch.get_or_insert_with(|| {
-                        format!("parameter {} has shape {shape:?}, not {s:?}", self.index)
-                    });
-                }
-                None => {
-                    self.mismatch.get_or_insert_with(|| {
-                        format!("more parameters than the first model's {}", self.sum.sums.len())
-                    });
-                }
-            }
+        for (a, &v) in self.sums[self.index].iter_mut().zip(values) {
+            *a += f64::from(v);
         }
         self.index += 1;
     }
 }
 
+/// Replaces each float parameter by its running sum divided by the count.
 struct Replace<'a> {
-    sums: &'a [(Vec<usize>, Vec<f64>)],
-    count: usize,
+    sum: &'a WeightSum,
     index: usize,
 }
 
 impl ModuleMapper for Replace<'_> {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let (shape, acc) = &self.sums[self.index];
+        let n = self.sum.count as f64;
+        let mean: Vec<f32> = self.sum.sums[self.index].iter().map(|&a| (a / n) as f32).collect();
+        let data = TensorData::new(mean, self.sum.shapes[self.index].clone());
         self.index += 1;
-        let n = self.count as f64;
-        let mean: Vec<f32> = acc.iter().map(|&a| (a / n) as f32).collect();
-        let data = TensorData::new(mean, shape.clone());
         param.map(|t| {
             let device = t.device();
             Tensor::from_data(data, &device)
@@ -87,22 +81,35 @@ impl WeightSum {
         self.count
     }
 
+    /// Fails unless `model`'s parameters have the shapes of those summed.
+    fn check(&self, model: &Seq2Seq) -> Result<()> {
+        let found = shapes(model);
+        if found.len() != self.shapes.len() {
+            return Err(NmtError::InvalidSetting(format!(
+                "cannot average: {} parameters, the first model has {}",
+                found.len(),
+                self.shapes.len()
+            )));
+        }
+        match found.iter().zip(&self.shapes).position(|(a, b)| a != b) {
+            Some(i) => Err(NmtError::InvalidSetting(format!(
+                "cannot average: parameter {i} has shape {:?}, not {:?}",
+                found[i], self.shapes[i]
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Adds the weights of `model`; fails when its parameters differ in number or shape
     /// from those of the first model added.
     pub fn add(&mut self, model: &Seq2Seq) -> Result<()> {
-        let first = self.count == 0;
-        let mut v = Collect { sum: self, first, index: 0, mismatch: None };
-        model.visit(&mut v);
-        let (index, mismatch) = (v.index, v.mismatch);
-        if let Some(m) = mismatch {
-            return Err(NmtError::InvalidSetting(format!("cannot average: {m}")));
+        if self.count == 0 {
+            self.shapes = shapes(model);
+            self.sums = self.shapes.iter().map(|s| vec![0.0; s.iter().product()]).collect();
+        } else {
+            self.check(model)?;
         }
-        if !first && index != self.sums.len() {
-            return Err(NmtError::InvalidSetting(format!(
-                "cannot average: {index} parameters, the first model has {}",
-                self.sums.len()
-            )));
-        }
+        model.visit(&mut Accumulate { sums: &mut self.sums, index: 0 });
         self.count += 1;
         Ok(())
     }
@@ -113,18 +120,8 @@ impl WeightSum {
         if self.count == 0 {
             return Err(NmtError::InvalidSetting("cannot average: no models".into()));
         }
-        // Checks that `base` has the same parameters before replacing them.
-        let mut probe = WeightSum::new();
-        probe.add(&base)?;
-        let same = probe.sums.len() == self.sums.len()
-            && probe.sums.iter().zip(&self.sums).all(|(a, b)| a.0 == b.0);
-        if !same {
-            return Err(NmtError::InvalidSetting(
-                "cannot average: the base model differs from the averaged ones".into(),
-            ));
-        }
-        let mut m = Replace { sums: &self.sums, count: self.count, index: 0 };
-        Ok(base.map(&mut m))
+        self.check(&base)?;
+        Ok(base.map(&mut Replace { sum: self, index: 0 }))
     }
 }
 
@@ -157,7 +154,7 @@ mod tests {
     fn flat(model: &Seq2Seq) -> Vec<f64> {
         let mut s = WeightSum::new();
         s.add(model).unwrap();
-        s.sums.into_iter().flat_map(|(_, v)| v).collect()
+        s.sums.into_iter().flatten().collect()
     }
 
     #[test]

@@ -121,6 +121,34 @@ pub fn save_weights(model: &Seq2Seq, path: &Path) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| NmtError::io(path, e))
 }
 
+/// Name of the file of the weights at update `step` in [`SNAPSHOT_DIR`].
+pub fn snapshot_name(step: usize) -> String {
+    format!("update-{step:07}.safetensors")
+}
+
+/// The snapshots in `dir`'s [`SNAPSHOT_DIR`], oldest first, with their update numbers.
+pub fn snapshots(dir: &Path) -> Result<Vec<(usize, PathBuf)>> {
+    let snap_dir = dir.join(SNAPSHOT_DIR);
+    if !snap_dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let entries = std::fs::read_dir(&snap_dir).map_err(|e| NmtError::io(&snap_dir, e))?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| NmtError::io(&snap_dir, e))?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let step = name
+            .strip_prefix("update-")
+            .and_then(|r| r.strip_suffix(".safetensors"))
+            .and_then(|n| n.parse::<usize>().ok());
+        if let Some(step) = step {
+            found.push((step, path));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
 /// Loads weights from `path` into a model built from `cfg` on `device`.
 pub fn load_weights(cfg: &ModelConfig, path: &Path, device: &Device) -> Result<Seq2Seq> {
     if !path.exists() {

@@ -7,7 +7,7 @@
 //! from the device re-seeded with (seed, k). A run resumed from a checkpoint therefore
 //! replays the same batches with the same masks and continues the same loss curve.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams};
@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::{make_batches, Batch, Pair};
 use crate::checkpoint::{
-    load_weights, read_json, save_weights, write_atomic, write_json, CHECKPOINT_DIR, CURVE_FILE,
-    SNAPSHOT_DIR, WEIGHTS_FILE,
+    load_weights, read_json, save_weights, snapshot_name, snapshots, write_atomic, write_json,
+    CHECKPOINT_DIR, CURVE_FILE, SNAPSHOT_DIR, WEIGHTS_FILE,
 };
 use crate::clip::clip_global_norm;
 use crate::config::ModelConfig;
@@ -233,34 +233,6 @@ fn save_checkpoint(
     let _ = std::fs::remove_dir_all(&final_dir);
     std::fs::rename(&tmp, &final_dir).map_err(|e| NmtError::io(&final_dir, e))?;
     write_curve(dir, &state.curve)
-}
-
-/// Name of the file of the weights at update `step` in [`SNAPSHOT_DIR`].
-pub fn snapshot_name(step: usize) -> String {
-    format!("update-{step:07}.safetensors")
-}
-
-/// The snapshots in `dir`'s [`SNAPSHOT_DIR`], oldest first, with their update numbers.
-pub fn snapshots(dir: &Path) -> Result<Vec<(usize, PathBuf)>> {
-    let snap_dir = dir.join(SNAPSHOT_DIR);
-    if !snap_dir.is_dir() {
-        return Ok(Vec::new());
-    }
-    let entries = std::fs::read_dir(&snap_dir).map_err(|e| NmtError::io(&snap_dir, e))?;
-    let mut found = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(|e| NmtError::io(&snap_dir, e))?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let step = name
-            .strip_prefix("update-")
-            .and_then(|r| r.strip_suffix(".safetensors"))
-            .and_then(|n| n.parse::<usize>().ok());
-        if let Some(step) = step {
-            found.push((step, path));
-        }
-    }
-    found.sort();
-    Ok(found)
 }
 
 /// Saves the weights of update `step` into `dir`'s [`SNAPSHOT_DIR`] and removes all but

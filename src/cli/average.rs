@@ -13,9 +13,9 @@ use anyhow::{bail, Context};
 use clap::Args;
 use nmt::average::WeightSum;
 use nmt::checkpoint::{
-    load_weights, read_config, write_atomic, CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE,
+    load_weights, read_config, snapshots, write_atomic, CONFIG_FILE, SNAPSHOT_DIR, TOKENIZER_FILE,
+    WEIGHTS_FILE,
 };
-use nmt::train::snapshots;
 
 /// Options of `mt average`.
 #[derive(Debug, Args)]
@@ -62,7 +62,7 @@ fn inputs(args: &AverageArgs) -> anyhow::Result<Vec<PathBuf>> {
         bail!(
             "{}: {} snapshot(s), fewer than --last {} (train with --keep-snapshots N, or \
              name weight files)",
-            args.model.join(nmt::checkpoint::SNAPSHOT_DIR).display(),
+            args.model.join(SNAPSHOT_DIR).display(),
             found.len(),
             args.last
         );

@@ -24,12 +24,9 @@ pub fn forward(gates: &[f32], c: &[f32], hidden: usize, out: &mut [f32]) {
         for (i, o) in rows.chunks_mut(2 * h).enumerate() {
             let b = task * ROWS_PER_TASK + i;
             let g = &gates[b * 4 * h..(b + 1) * 4 * h];
-            let (gi, rest) = g.split_at(h);
-            let (gf, rest) = rest.split_at(h);
-            let (gg, go) = rest.split_at(h);
             let c_prev = &c[b * h..(b + 1) * h];
             let (h_out, c_out) = o.split_at_mut(h);
-            simd(|| forward_row([gi, gf, gg, go], c_prev, h_out, c_out));
+            simd(|| forward_row(g, c_prev, h_out, c_out));
         }
     });
 }
@@ -58,40 +55,26 @@ pub fn backward(
             for (i, (dg, dcp)) in dg_rows.chunks_mut(4 * h).zip(dc_rows.chunks_mut(h)).enumerate() {
                 let b = task * ROWS_PER_TASK + i;
                 let g = &gates[b * 4 * h..(b + 1) * 4 * h];
-                let (gi, rest) = g.split_at(h);
-                let (gf, rest) = rest.split_at(h);
-                let (gg, go) = rest.split_at(h);
                 let c_prev = &c[b * h..(b + 1) * h];
                 let c_new = &out[b * 2 * h + h..(b + 1) * 2 * h];
                 let (dh, dc_out) = grad[b * 2 * h..(b + 1) * 2 * h].split_at(h);
-                let (dg_if, dg_go) = dg.split_at_mut(2 * h);
-                let (dg_i, dg_f) = dg_if.split_at_mut(h);
-                let (dg_g, dg_o) = dg_go.split_at_mut(h);
-                simd(|| {
-                    backward_row(
-                        [gi, gf, gg, go],
-                        c_prev,
-                        c_new,
-                        [dh, dc_out],
-                        [dg_i, dg_f, dg_g, dg_o],
-                        dcp,
-                    )
-                });
+                simd(|| backward_row(g, c_prev, c_new, [dh, dc_out], dg, dcp));
             }
         });
 }
 
-/// One row of [`forward`]: the gate pre-activations i, f, g, o and the previous cell state.
+/// The four gate blocks i, f, g, o of one row of `4n` gate values.
 #[inline(always)]
-pub(super) fn forward_row(
-    gates: [&[f32]; 4],
-    c_prev: &[f32],
-    h_out: &mut [f32],
-    c_out: &mut [f32],
-) {
-    let [gi, gf, gg, go] = gates;
+fn split_gates(row: &[f32], n: usize) -> (&[f32], &[f32], &[f32], &[f32]) {
+    (&row[..n], &row[n..2 * n], &row[2 * n..3 * n], &row[3 * n..4 * n])
+}
+
+/// One row of [`forward`]: the gate pre-activations `[4H]` (i, f, g, o) and the previous
+/// cell state `[H]`.
+#[inline(always)]
+pub(super) fn forward_row(gates: &[f32], c_prev: &[f32], h_out: &mut [f32], c_out: &mut [f32]) {
     let n = c_prev.len();
-    let (gi, gf, gg, go) = (&gi[..n], &gf[..n], &gg[..n], &go[..n]);
+    let (gi, gf, gg, go) = split_gates(gates, n);
     let (h_out, c_out) = (&mut h_out[..n], &mut c_out[..n]);
     for j in 0..n {
         let cn = sigmoid(gf[j]) * c_prev[j] + sigmoid(gi[j]) * tanh(gg[j]);
@@ -100,22 +83,23 @@ pub(super) fn forward_row(
     }
 }
 
-/// One row of [`backward`]; `grad` holds the gradients of h and of the new c.
+/// One row of [`backward`]; `grad` holds the gradients of h and of the new c, `d_gates`
+/// `[4H]` receives the gradients of the gate pre-activations (i, f, g, o).
 #[inline(always)]
 pub(super) fn backward_row(
-    gates: [&[f32]; 4],
+    gates: &[f32],
     c_prev: &[f32],
     c_new: &[f32],
     grad: [&[f32]; 2],
-    d_gates: [&mut [f32]; 4],
+    d_gates: &mut [f32],
     d_c: &mut [f32],
 ) {
     let n = c_prev.len();
-    let [gi, gf, gg, go] = gates;
-    let (gi, gf, gg, go) = (&gi[..n], &gf[..n], &gg[..n], &go[..n]);
+    let (gi, gf, gg, go) = split_gates(gates, n);
     let (c_new, dh, dc_out) = (&c_new[..n], &grad[0][..n], &grad[1][..n]);
-    let [dg_i, dg_f, dg_g, dg_o] = d_gates;
-    let (dg_i, dg_f, dg_g, dg_o) = (&mut dg_i[..n], &mut dg_f[..n], &mut dg_g[..n], &mut dg_o[..n]);
+    let (dg_i, rest) = d_gates[..4 * n].split_at_mut(n);
+    let (dg_f, rest) = rest.split_at_mut(n);
+    let (dg_g, dg_o) = rest.split_at_mut(n);
     let d_c = &mut d_c[..n];
     for j in 0..n {
         let (ig, fg) = (sigmoid(gi[j]), sigmoid(gf[j]));

@@ -93,13 +93,10 @@ fn forward_rows(
                         *g += r;
                     }
                 }
-                let (gi, rest) = gates.split_at(h);
-                let (gf, rest) = rest.split_at(h);
-                let (gg, go) = rest.split_at(h);
                 let (before, now) = cells.split_at_mut(at * h);
                 let c_prev = if step == 0 { &zeros[..] } else { &before[(at - 1) * h..] };
                 let h_out = &mut hidden[at * h..(at + 1) * h];
-                forward_row([gi, gf, gg, go], c_prev, h_out, &mut now[..h]);
+                forward_row(gates, c_prev, h_out, &mut now[..h]);
                 next[row * h..(row + 1) * h].copy_from_slice(h_out);
             }
         });
@@ -165,21 +162,15 @@ fn backward_rows(
                     dh.iter_mut().zip(&next[row * h..(row + 1) * h]).for_each(|(a, n)| *a += n);
                 }
                 let g = &gates[at * 4 * h..(at + 1) * 4 * h];
-                let (gi, rest) = g.split_at(h);
-                let (gf, rest) = rest.split_at(h);
-                let (gg, go) = rest.split_at(h);
                 let c_prev = if step == 0 { &zeros[..] } else { &cells[(at - 1) * h..at * h] };
                 let c_new = &cells[at * h..(at + 1) * h];
                 let dg = &mut dg_step[row * 4 * h..(row + 1) * 4 * h];
-                let (dg_if, dg_go) = dg.split_at_mut(2 * h);
-                let (dg_i, dg_f) = dg_if.split_at_mut(h);
-                let (dg_g, dg_o) = dg_go.split_at_mut(h);
                 backward_row(
-                    [gi, gf, gg, go],
+                    g,
                     c_prev,
                     c_new,
                     [&dh, &dc_next[row * h..(row + 1) * h]],
-                    [dg_i, dg_f, dg_g, dg_o],
+                    dg,
                     &mut dc_prev[row * h..(row + 1) * h],
                 );
                 d_xw[at * 4 * h..(at + 1) * 4 * h].copy_from_slice(dg);
