@@ -14,6 +14,7 @@ use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, 
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, sigmoid, softmax, tanh};
 
+use crate::affine;
 use crate::config::{AttentionKind, ModelConfig};
 
 /// Large negative score for masked attention positions: finite, so a row that is fully
@@ -94,9 +95,9 @@ impl LstmLayer {
         let [b, t, _] = x.dims();
         let device = x.device();
         if t > 0 && crate::fused::supported(&device) {
-            return crate::fused::lstm_layer(self.input.forward(x), self.recurrent.val());
+            return crate::fused::lstm_layer(affine::linear(&self.input, x), self.recurrent.val());
         }
-        let xw = self.input.forward(x).swap_dims(0, 1); // [T, B, 4H]
+        let xw = affine::linear(&self.input, x).swap_dims(0, 1); // [T, B, 4H]
         let w = self.recurrent.val();
         let mut h = Tensor::<2>::zeros([b, self.hidden], &device);
         let mut c = Tensor::<2>::zeros([b, self.hidden], &device);
@@ -259,9 +260,9 @@ impl LstmModel {
         };
         let bwd = flip(self.enc_bwd.forward(flip(x)));
         let states = Tensor::cat(vec![fwd, bwd], 2);
-        let values = self.enc_proj.forward(states);
+        let values = affine::linear(&self.enc_proj, states);
         let keys = match &self.key_proj {
-            Some(p) => p.forward(values.clone()),
+            Some(p) => affine::linear(p, values.clone()),
             None => values.clone(),
         };
         let mut bias = Vec::with_capacity(b * s);
@@ -340,10 +341,10 @@ impl LstmModel {
 
     fn project(&self, hidden: Tensor<3>) -> Tensor<3> {
         match (&self.output, &self.output_bias) {
-            (Some(out), _) => out.forward(hidden),
+            (Some(out), _) => affine::linear(out, hidden),
             (None, Some(bias)) => {
                 let w = self.tgt_emb.weight.val().transpose(); // [H, V]
-                hidden.matmul(w.unsqueeze_dim(0)) + bias.val().unsqueeze_dims(&[0, 1])
+                affine::affine(hidden, w, Some(bias.val()))
             }
             (None, None) => unreachable!("an LSTM model always has an output layer"),
         }
@@ -354,11 +355,7 @@ impl LstmModel {
         let [b, t] = tgt_in.dims();
         let x = self.dropout.forward(self.tgt_emb.forward(tgt_in)); // [B, T, E]
         let (w_emb, bias, w_feed, w_rec) = self.dec_weights();
-        let mut xw = x.matmul(w_emb.unsqueeze_dim(0));
-        if let Some(bias) = bias {
-            xw = xw + bias.unsqueeze_dims(&[0, 1]);
-        }
-        let xw = xw.swap_dims(0, 1); // [T, B, 4H]
+        let xw = affine::affine(x, w_emb, bias).swap_dims(0, 1); // [T, B, 4H]
         let mut state = self.init_state(mem);
         let mut feeds = Vec::with_capacity(t);
         for step in 0..t {

@@ -217,7 +217,7 @@ impl TransformerModel {
             Some(w) => w.val(),
             None => self.tgt_emb.weight.val().transpose(),
         };
-        h.matmul(w.unsqueeze_dim(0)) + self.output_bias.val().unsqueeze_dims(&[0, 1])
+        crate::affine::affine(h, w, Some(self.output_bias.val()))
     }
 
     /// Teacher-forced logits `[B, T, V]`, as [`Self::forward`], and the last decoder
