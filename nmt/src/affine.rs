@@ -36,8 +36,8 @@ mod tests {
         let device = Device::flex();
         let layer = LinearConfig::new(5, 3).init(&device);
         let x = Tensor::<3>::random([4, 16, 5], burn::tensor::Distribution::Default, &device);
-        let ours = linear(&layer, x.clone()).into_data().to_vec::<f32>().unwrap();
-        let theirs = layer.forward(x).into_data().to_vec::<f32>().unwrap();
+        let ours = linear(&layer, x.clone()).into_data().try_to_vec::<f32>().unwrap();
+        let theirs = layer.forward(x).into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(ours.len(), 4 * 16 * 3);
         for (a, b) in ours.iter().zip(&theirs) {
             assert!((a - b).abs() < 1e-5, "{a} vs {b}");

@@ -39,6 +39,7 @@ pub mod score;
 pub mod search;
 pub mod train;
 pub mod transformer;
+pub mod transformer_layers;
 
 pub use burn::prelude::Device;
 

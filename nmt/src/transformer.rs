@@ -13,10 +13,9 @@
 //! Marian report it for alignment).
 
 use burn::module::Param;
-use burn::nn::attention::{generate_autoregressive_mask, MhaInput, MultiHeadAttention};
+use burn::nn::attention::MultiHeadAttention;
 use burn::nn::transformer::{
-    TransformerDecoder, TransformerDecoderConfig, TransformerDecoderInput, TransformerEncoder,
-    TransformerEncoderConfig, TransformerEncoderInput,
+    TransformerDecoder, TransformerDecoderConfig, TransformerEncoder, TransformerEncoderConfig,
 };
 use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig,
@@ -26,6 +25,7 @@ use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, quiet_softmax, softmax};
 
 use crate::config::ModelConfig;
+use crate::transformer_layers as layers;
 
 /// The encoder output a decoder attends to.
 #[derive(Clone, Debug)]
@@ -194,22 +194,16 @@ impl TransformerModel {
         let pad: Vec<bool> =
             lengths.iter().flat_map(|&len| (0..s).map(move |t| t >= len)).collect();
         let pad = Tensor::<2, Bool>::from_data(TensorData::new(pad, [b, s]), &device);
-        let x = self.embed(&self.src_emb, src);
-        let states = self
-            .enc_norm
-            .forward(self.encoder.forward(TransformerEncoderInput::new(x).mask_pad(pad.clone())));
-        TransformerMemory { states, pad }
+        let mut x = self.embed(&self.src_emb, src);
+        for layer in &self.encoder.layers {
+            x = layers::encoder_layer(layer, x, &pad);
+        }
+        TransformerMemory { states: layers::norm(&self.enc_norm, x), pad }
     }
 
     /// Teacher-forced logits `[B, T, V]` for decoder inputs `tgt_in` `[B, T]`.
     pub fn forward(&self, mem: &TransformerMemory, tgt_in: Tensor<2, Int>) -> Tensor<3> {
-        let [b, t] = tgt_in.dims();
-        let device = tgt_in.device();
-        let x = self.embed(&self.tgt_emb, tgt_in);
-        let input = TransformerDecoderInput::new(x, mem.states.clone())
-            .memory_mask_pad(mem.pad.clone())
-            .target_mask_attn(generate_autoregressive_mask(b, t, &device));
-        self.project(self.dec_norm.forward(self.decoder.forward(input)))
+        self.forward_with_attention(mem, tgt_in).0
     }
 
     fn project(&self, h: Tensor<3>) -> Tensor<3> {
@@ -221,45 +215,24 @@ impl TransformerModel {
     }
 
     /// Teacher-forced logits `[B, T, V]`, as [`Self::forward`], and the last decoder
-    /// layer's cross-attention averaged over heads `[B, T, S]`. The last layer is run here
-    /// step by step as burn's pre-norm layer runs it, because burn's layer keeps the
-    /// attention weights to itself.
+    /// layer's cross-attention averaged over heads `[B, T, S]`.
     pub fn forward_with_attention(
         &self,
         mem: &TransformerMemory,
         tgt_in: Tensor<2, Int>,
     ) -> (Tensor<3>, Tensor<3>) {
         let [b, t] = tgt_in.dims();
-        let device = tgt_in.device();
-        let causal = generate_autoregressive_mask(b, t, &device);
         let mut x = self.embed(&self.tgt_emb, tgt_in);
-        let n = self.decoder.layers.len();
-        if n > 1 {
-            let lower = TransformerDecoder {
-                layers: self.decoder.layers[..n - 1].to_vec(),
-                n_layers: n - 1,
-                ..self.decoder.clone()
-            };
-            let input = TransformerDecoderInput::new(x, mem.states.clone())
-                .memory_mask_pad(mem.pad.clone())
-                .target_mask_attn(causal.clone());
-            x = lower.forward(input);
+        let mut cross = None;
+        for layer in &self.decoder.layers {
+            let (next, weights) = layers::decoder_layer(layer, x, &mem.states, &mem.pad);
+            x = next;
+            cross = Some(weights);
         }
-        let last = &self.decoder.layers[n - 1];
-        debug_assert!(last.norm_first, "the model is pre-norm");
-        let r = last.norm_3.forward(x.clone());
-        let ctx = last.self_attn.forward(MhaInput::self_attn(r).mask_attn(causal)).context;
-        let x = x + last.dropout.forward(ctx);
-        let r = last.norm_1.forward(x.clone());
-        let cross = last.cross_attn.forward(
-            MhaInput::new(r, mem.states.clone(), mem.states.clone()).mask_pad(mem.pad.clone()),
-        );
-        let x = x + last.dropout.forward(cross.context);
-        let r = last.norm_2.forward(x.clone());
-        let x = x.clone() + last.dropout.forward(last.pwff.forward(r));
-        let [_, _, _, s] = cross.weights.dims();
-        let attention = cross.weights.mean_dim(1).reshape([b, t, s]);
-        (self.project(self.dec_norm.forward(x)), attention)
+        let cross = cross.expect("a decoder has at least one layer");
+        let [_, _, _, s] = cross.dims();
+        let attention = cross.mean_dim(1).reshape([b, t, s]);
+        (self.project(layers::norm(&self.dec_norm, x)), attention)
     }
 
     /// An empty decoder cache for the sources of `mem`: the cross-attention keys and
@@ -301,7 +274,7 @@ impl TransformerModel {
         let n = self.decoder.layers.len();
         for (i, (layer, lc)) in self.decoder.layers.iter().zip(&mut cache.layers).enumerate() {
             debug_assert!(layer.norm_first, "the model is pre-norm");
-            let h = layer.norm_3.forward(x.clone());
+            let h = layers::norm(&layer.norm_3, x.clone());
             let sa = &layer.self_attn;
             let q = split_heads(sa, &sa.query, h.clone());
             let k = split_heads(sa, &sa.key, h.clone());
@@ -313,21 +286,21 @@ impl TransformerModel {
             lc.self_kv = Some((k.clone(), v.clone()));
             let (ctx, _) = attend_one(sa, q, k, v, None);
             x = x + layer.dropout.forward(ctx);
-            let h = layer.norm_1.forward(x.clone());
+            let h = layers::norm(&layer.norm_1, x.clone());
             let ca = &layer.cross_attn;
             let q = split_heads(ca, &ca.query, h);
             let (ctx, w) =
                 attend_one(ca, q, lc.cross_k.clone(), lc.cross_v.clone(), Some(mem.pad.clone()));
             x = x + layer.dropout.forward(ctx);
-            let h = layer.norm_2.forward(x.clone());
-            x = x.clone() + layer.dropout.forward(layer.pwff.forward(h));
+            let h = layers::norm(&layer.norm_2, x.clone());
+            x = x.clone() + layer.dropout.forward(layers::feed_forward(&layer.pwff, h));
             if i + 1 == n {
                 let [_, _, _, s] = w.dims();
                 attention = Some(w.mean_dim(1).reshape([r, s]));
             }
         }
         cache.position += 1;
-        let logits = self.project(self.dec_norm.forward(x));
+        let logits = self.project(layers::norm(&self.dec_norm, x));
         let v = logits.dims()[2];
         let attention = attention.expect("a decoder has at least one layer");
         (log_softmax(logits.reshape([r, v]), 1), attention)
@@ -421,18 +394,38 @@ mod tests {
         }
     }
 
+    /// Logits through burn's own encoder and decoder modules.
+    fn burn_forward(m: &TransformerModel, src: Tensor<2, Int>, tgt: Tensor<2, Int>) -> Vec<f32> {
+        use burn::nn::attention::generate_autoregressive_mask;
+        use burn::nn::transformer::{TransformerDecoderInput, TransformerEncoderInput};
+        let pad = src.clone().equal_elem(0);
+        let x = m.embed(&m.src_emb, src);
+        let states = m
+            .enc_norm
+            .forward(m.encoder.forward(TransformerEncoderInput::new(x).mask_pad(pad.clone())));
+        let [b, t] = tgt.dims();
+        let y = m.embed(&m.tgt_emb, tgt.clone());
+        let input = TransformerDecoderInput::new(y, states)
+            .memory_mask_pad(pad)
+            .target_mask_attn(generate_autoregressive_mask(b, t, &tgt.device()));
+        vec3(m.project(m.dec_norm.forward(m.decoder.forward(input))))
+    }
+
     #[test]
-    fn the_attention_pass_gives_the_same_logits_and_distributions() {
+    fn our_layers_give_burns_logits_and_attention_rows_are_distributions() {
         let device = Device::flex();
         for layers in [1, 3] {
             let m = model(layers, &device);
             // The second source has two padding positions.
-            let mem = m.encode(ids(&[&[4, 5, 6, 7], &[8, 9, 0, 0]], &device), &[4, 2]);
+            let src = ids(&[&[4, 5, 6, 7], &[8, 9, 0, 0]], &device);
             let tgt = ids(&[&[1, 4, 5], &[1, 6, 7]], &device);
-            let plain = vec3(m.forward(&mem, tgt.clone()));
+            let theirs = burn_forward(&m, src.clone(), tgt.clone());
+            let mem = m.encode(src, &[4, 2]);
+            let composed = crate::fused::composed(|| vec3(m.forward(&mem, tgt.clone())));
             let (logits, attn) = m.forward_with_attention(&mem, tgt);
-            for (a, b) in plain.iter().zip(vec3(logits)) {
-                assert!((a - b).abs() < 1e-5, "{layers} layers: {a} vs {b}");
+            for ((a, b), c) in vec3(logits).iter().zip(&theirs).zip(&composed) {
+                assert!((a - b).abs() < 1e-5, "{layers} layers: {a} vs burn's {b}");
+                assert!((c - b).abs() < 1e-5, "{layers} layers: composed {c} vs burn's {b}");
             }
             let attn = vec3(attn);
             for (row_index, row) in attn.chunks(4).enumerate() {

@@ -1,15 +1,21 @@
 //! Fused operations for the `flex` CPU backend, each with a hand-written backward step:
 //! the label-smoothed cross-entropy of the output layer ([`cross_entropy`]), the LSTM
 //! cell of the decoder ([`lstm_cell`](mod@lstm_cell)) and the encoder's whole LSTM layers
-//! ([`lstm_layer`](mod@lstm_layer)), on the vectorizable [`fast_math`] functions.
+//! ([`lstm_layer`](mod@lstm_layer)), and for the Transformer layer normalization
+//! ([`layer_norm`](mod@layer_norm)), GELU ([`gelu`](mod@gelu)) and the attention weights
+//! ([`attention_softmax`](mod@attention_softmax)), on the vectorizable [`fast_math`]
+//! functions.
 //!
 //! They are a burn backend extension, implemented for `Flex` (the forward pass, used when
 //! decoding and validating) and for `Autodiff<Flex>` (forward and backward, used in
 //! training). [`supported`] says whether a device has them; elsewhere (CUDA) the models
 //! compose the same functions from tensor operations.
 
+pub mod attention_softmax;
 pub mod cross_entropy;
 pub mod fast_math;
+pub mod gelu;
+pub mod layer_norm;
 pub mod lstm_cell;
 pub mod lstm_layer;
 
@@ -43,6 +49,28 @@ pub trait FusedOps: Backend {
     /// `[B, T, H]`: the hidden states of an LSTM layer run over the input projection `xw`
     /// `[B, T, 4H]` (bias included) with recurrent weights `w` `[H, 4H]`, from zero states.
     fn lstm_layer(xw: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// `[N, D]`: the rows of `x` `[N, D]` layer-normalized, scaled by `gamma` `[D]` and
+    /// shifted by `beta` `[D]`.
+    fn layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f32,
+    ) -> FloatTensor<Self>;
+
+    /// GELU of `x`, element-wise.
+    fn gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// `[B, heads, T, S]`: the attention weights of `scores` (same shape) times `scale`,
+    /// with the keys where `pad` `[B, S]` is non-zero masked, and, if `causal`, the keys
+    /// after each query position.
+    fn attention_softmax(
+        scores: FloatTensor<Self>,
+        pad: FloatTensor<Self>,
+        causal: bool,
+        scale: f32,
+    ) -> FloatTensor<Self>;
 }
 
 thread_local! {
@@ -93,6 +121,51 @@ pub fn lstm_cell(gates: Tensor<2>, c: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
 /// [`FusedOps::lstm_layer`] on tensors (any dimension may be 0).
 pub fn lstm_layer(xw: Tensor<3>, w: Tensor<2>) -> Tensor<3> {
     Tensor::from_dispatch(<Dispatch as FusedOps>::lstm_layer(xw.into_dispatch(), w.into_dispatch()))
+}
+
+/// [`FusedOps::layer_norm`] on tensors of any rank, over the last dimension.
+pub fn layer_norm<const D: usize>(
+    x: Tensor<D>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    epsilon: f32,
+) -> Tensor<D> {
+    let dims = x.dims();
+    let d = dims[D - 1];
+    let n = dims.iter().product::<usize>() / d.max(1);
+    let rows: Tensor<2> = Tensor::from_dispatch(<Dispatch as FusedOps>::layer_norm(
+        x.reshape([n, d]).into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        epsilon,
+    ));
+    rows.reshape(dims)
+}
+
+/// [`FusedOps::gelu`] on tensors.
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    Tensor::from_dispatch(<Dispatch as FusedOps>::gelu(x.into_dispatch()))
+}
+
+/// [`FusedOps::attention_softmax`] on tensors: `pad` `[B, S]` is true at padding keys.
+pub fn attention_softmax(
+    scores: Tensor<4>,
+    pad: Option<Tensor<2, Bool>>,
+    causal: bool,
+    scale: f32,
+) -> Tensor<4> {
+    let [b, _, _, s] = scores.dims();
+    let device = scores.device();
+    let pad = match pad {
+        Some(p) => p.float(),
+        None => Tensor::zeros([b, s], &device),
+    };
+    Tensor::from_dispatch(<Dispatch as FusedOps>::attention_softmax(
+        scores.into_dispatch(),
+        pad.into_dispatch(),
+        causal,
+        scale,
+    ))
 }
 
 /// The f32 values of `t` in row-major order (copied only when `t` is a strided view).
@@ -152,6 +225,51 @@ fn layer_output(trace: &lstm_layer::Trace) -> FlexTensor {
     tensor(trace.hidden.clone(), trace.dims.to_vec())
 }
 
+/// The output, the normalized rows and the reciprocal standard deviations.
+fn norm_forward(
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    beta: &FlexTensor,
+    epsilon: f32,
+) -> (FlexTensor, Vec<f32>, Vec<f32>) {
+    let shape = dims(x);
+    let n = shape[0];
+    let d = shape[1];
+    let (mut normed, mut rstd, mut out) = (vec![0f32; n * d], vec![0f32; n], vec![0f32; n * d]);
+    let (gamma, beta) = (values(gamma), values(beta));
+    layer_norm::forward(&values(x), &gamma, &beta, epsilon, &mut normed, &mut rstd, &mut out);
+    (tensor(out, shape), normed, rstd)
+}
+
+fn gelu_forward(x: &FlexTensor) -> FlexTensor {
+    let x_values = values(x);
+    let mut out = vec![0f32; x_values.len()];
+    gelu::forward(&x_values, &mut out);
+    tensor(out, dims(x))
+}
+
+/// The shape `[B, heads, T, S]` of attention scores and the padding mask's values.
+fn mask_parts(scores: &FlexTensor, pad: &FlexTensor) -> ([usize; 4], Vec<f32>) {
+    let shape = dims(scores);
+    let dims4 = [shape[0], shape[1], shape[2], shape[3]];
+    let pad = values(pad).into_owned();
+    assert_eq!(pad.len(), dims4[0] * dims4[3], "padding mask of the wrong size");
+    (dims4, pad)
+}
+
+fn softmax_forward(
+    scores: &FlexTensor,
+    dims4: [usize; 4],
+    pad: &[f32],
+    causal: bool,
+    scale: f32,
+) -> FlexTensor {
+    let mask = attention_softmax::Mask { pad: Some(pad), causal, dims: dims4 };
+    let mut out = vec![0f32; dims4.iter().product()];
+    attention_softmax::forward(&values(scores), mask, scale, &mut out);
+    tensor(out, dims4.to_vec())
+}
+
 impl FusedOps for Flex {
     fn smoothed_nll(logits: FlexTensor, targets: FlexTensor, epsilon: f32) -> FlexTensor {
         nll_forward(&logits, &targets, epsilon).0
@@ -163,6 +281,97 @@ impl FusedOps for Flex {
 
     fn lstm_layer(xw: FlexTensor, w: FlexTensor) -> FlexTensor {
         layer_output(&layer_forward(&xw, &w))
+    }
+
+    fn layer_norm(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, epsilon: f32) -> FlexTensor {
+        norm_forward(&x, &gamma, &beta, epsilon).0
+    }
+
+    fn gelu(x: FlexTensor) -> FlexTensor {
+        gelu_forward(&x)
+    }
+
+    fn attention_softmax(
+        scores: FlexTensor,
+        pad: FlexTensor,
+        causal: bool,
+        scale: f32,
+    ) -> FlexTensor {
+        let (dims4, pad) = mask_parts(&scores, &pad);
+        softmax_forward(&scores, dims4, &pad, causal, scale)
+    }
+}
+
+#[derive(Debug)]
+struct LayerNormBackward;
+
+impl Backward<Flex, 3> for LayerNormBackward {
+    /// The normalized rows, the reciprocal standard deviations and γ.
+    type State = (Vec<f32>, Vec<f32>, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (normed, rstd, gamma) = ops.state;
+        let gamma_values = values(&gamma);
+        let d = gamma_values.len();
+        let (mut d_x, mut d_gamma, mut d_beta) =
+            (vec![0f32; normed.len()], vec![0f32; d], vec![0f32; d]);
+        let grad_values = values(&grad);
+        layer_norm::backward(
+            &normed,
+            &rstd,
+            &gamma_values,
+            &grad_values,
+            &mut d_x,
+            &mut d_gamma,
+            &mut d_beta,
+        );
+        let [x_node, gamma_node, beta_node] = ops.parents;
+        if let Some(node) = x_node {
+            grads.register::<Flex>(node.id, tensor(d_x, vec![rstd.len(), d]));
+        }
+        if let Some(node) = gamma_node {
+            grads.register::<Flex>(node.id, tensor(d_gamma, vec![d]));
+        }
+        if let Some(node) = beta_node {
+            grads.register::<Flex>(node.id, tensor(d_beta, vec![d]));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct GeluBackward;
+
+impl Backward<Flex, 1> for GeluBackward {
+    /// The input.
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let [Some(parent)] = ops.parents else { return };
+        let x = ops.state;
+        let x_values = values(&x);
+        let mut d_x = vec![0f32; x_values.len()];
+        gelu::backward(&x_values, &values(&grad), &mut d_x);
+        grads.register::<Flex>(parent.id, tensor(d_x, dims(&x)));
+    }
+}
+
+#[derive(Debug)]
+struct AttentionSoftmaxBackward;
+
+impl Backward<Flex, 1> for AttentionSoftmaxBackward {
+    /// The weights, the shape, the padding mask, `causal` and the scale.
+    type State = (FlexTensor, [usize; 4], Vec<f32>, bool, f32);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let [Some(parent)] = ops.parents else { return };
+        let (weights, dims4, pad, causal, scale) = ops.state;
+        let mask = attention_softmax::Mask { pad: Some(&pad), causal, dims: dims4 };
+        let mut d_scores = vec![0f32; dims4.iter().product()];
+        attention_softmax::backward(&values(&weights), &values(&grad), mask, scale, &mut d_scores);
+        grads.register::<Flex>(parent.id, tensor(d_scores, dims4.to_vec()));
     }
 }
 
@@ -274,6 +483,44 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         let out = layer_output(&trace);
         match LstmLayerBackward.prepare::<C>([xw.node(), w.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => prep.finish((trace, w.primitive().clone()), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f32,
+    ) -> FloatTensor<Self> {
+        let (out, normed, rstd) =
+            norm_forward(x.primitive(), gamma.primitive(), beta.primitive(), epsilon);
+        let parents = [x.node(), gamma.node(), beta.node()];
+        match LayerNormBackward.prepare::<C>(parents).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((normed, rstd, gamma.primitive().clone()), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let out = gelu_forward(x.primitive());
+        match GeluBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(x.primitive().clone(), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn attention_softmax(
+        scores: FloatTensor<Self>,
+        pad: FloatTensor<Self>,
+        causal: bool,
+        scale: f32,
+    ) -> FloatTensor<Self> {
+        let pad = pad.into_primitive();
+        let (dims4, pad) = mask_parts(scores.primitive(), &pad);
+        let out = softmax_forward(scores.primitive(), dims4, &pad, causal, scale);
+        match AttentionSoftmaxBackward.prepare::<C>([scores.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((out.clone(), dims4, pad, causal, scale), out),
             OpsKind::UnTracked(prep) => prep.finish(out),
         }
     }

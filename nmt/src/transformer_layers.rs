@@ -1,0 +1,117 @@
+//! The pre-norm Transformer layers (Vaswani et al., 2017; Wang et al., 2019) run on burn's
+//! layer parameters but with our own forward pass: every linear map is one `[B·T, D]`
+//! product ([`crate::affine`]), and on the CPU backend layer normalization, GELU and the
+//! attention weights are the fused operations of [`crate::fused`]. Elsewhere (or inside
+//! [`fused::composed`]) the same layers take burn's composed operations, so the two paths
+//! can be compared. Dropout sits where burn's layers put it.
+
+use burn::nn::activation::Activation;
+use burn::nn::attention::{generate_autoregressive_mask, MultiHeadAttention};
+use burn::nn::transformer::{
+    PositionWiseFeedForward, TransformerDecoderLayer, TransformerEncoderLayer,
+};
+use burn::nn::LayerNorm;
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+
+use crate::affine;
+use crate::fused;
+
+/// The ε of burn's layer normalization, with which the models are built (burn keeps the
+/// field private).
+pub const LAYER_NORM_EPSILON: f32 = 1e-5;
+
+/// `norm` applied to the last dimension of `x`.
+pub fn norm(norm: &LayerNorm, x: Tensor<3>) -> Tensor<3> {
+    match &norm.beta {
+        Some(beta) if fused::supported(&x.device()) => {
+            fused::layer_norm(x, norm.gamma.val(), beta.val(), LAYER_NORM_EPSILON)
+        }
+        _ => norm.forward(x),
+    }
+}
+
+/// The position-wise feed-forward sub-layer.
+pub fn feed_forward(ff: &PositionWiseFeedForward, x: Tensor<3>) -> Tensor<3> {
+    let h = affine::linear(&ff.linear_inner, x);
+    let h = match &ff.activation {
+        Activation::Gelu(g) if !g.approximate && fused::supported(&h.device()) => fused::gelu(h),
+        activation => activation.forward(h),
+    };
+    affine::linear(&ff.linear_outer, ff.dropout.forward(h))
+}
+
+/// Multi-head attention of `query` `[B, T, D]` over `keys` `[B, S, D]` (also the values),
+/// with the padding keys `pad` `[B, S]` masked and, if `causal`, every key after the query's
+/// position: the context `[B, T, D]` after the output map, and the weights
+/// `[B, heads, T, S]`.
+pub fn attention(
+    mha: &MultiHeadAttention,
+    query: Tensor<3>,
+    keys: Tensor<3>,
+    pad: Option<Tensor<2, Bool>>,
+    causal: bool,
+) -> (Tensor<3>, Tensor<4>) {
+    debug_assert!(!mha.quiet_softmax, "the models use the plain softmax");
+    let [b, t, d] = query.dims();
+    let s = keys.dims()[1];
+    let split = |linear, x: Tensor<3>, len: usize| {
+        affine::linear(linear, x).reshape([b, len, mha.n_heads, mha.d_k]).swap_dims(1, 2)
+    };
+    let q = split(&mha.query, query, t);
+    let k = split(&mha.key, keys.clone(), s);
+    let v = split(&mha.value, keys, s);
+    let scale = 1.0 / (mha.d_k as f32).sqrt();
+    let scores = q.matmul(k.transpose());
+    let device = scores.device();
+    let weights = if fused::supported(&device) {
+        fused::attention_softmax(scores, pad, causal, scale)
+    } else {
+        let mut scores = scores.mul_scalar(scale);
+        if let Some(pad) = pad {
+            scores = scores.mask_fill(pad.reshape([b, 1, 1, s]), mha.min_float);
+        }
+        if causal {
+            let future = generate_autoregressive_mask(b, t, &device).reshape([b, 1, t, s]);
+            scores = scores.mask_fill(future, mha.min_float);
+        }
+        softmax(scores, 3)
+    };
+    let context = mha.dropout.forward(weights.clone()).matmul(v).swap_dims(1, 2);
+    (affine::linear(&mha.output, context.reshape([b, t, d])), weights)
+}
+
+/// One pre-norm encoder layer over `x` `[B, S, D]` with padding `pad` `[B, S]`.
+pub fn encoder_layer(
+    layer: &TransformerEncoderLayer,
+    x: Tensor<3>,
+    pad: &Tensor<2, Bool>,
+) -> Tensor<3> {
+    debug_assert!(layer.norm_first, "the model is pre-norm");
+    let h = norm(&layer.norm_2, x.clone());
+    let (context, _) = attention(&layer.mha, h.clone(), h, Some(pad.clone()), false);
+    let x = x + layer.dropout.forward(context);
+    let h = norm(&layer.norm_1, x.clone());
+    x + layer.dropout.forward(feed_forward(&layer.pwff, h))
+}
+
+/// One pre-norm decoder layer over `x` `[B, T, D]`, attending to the encoder states
+/// `memory` `[B, S, D]` with padding `pad`: the output and the cross-attention weights
+/// `[B, heads, T, S]`.
+pub fn decoder_layer(
+    layer: &TransformerDecoderLayer,
+    x: Tensor<3>,
+    memory: &Tensor<3>,
+    pad: &Tensor<2, Bool>,
+) -> (Tensor<3>, Tensor<4>) {
+    debug_assert!(layer.norm_first, "the model is pre-norm");
+    let h = norm(&layer.norm_3, x.clone());
+    let (context, _) = attention(&layer.self_attn, h.clone(), h, None, true);
+    let x = x + layer.dropout.forward(context);
+    let h = norm(&layer.norm_1, x.clone());
+    let (context, weights) =
+        attention(&layer.cross_attn, h, memory.clone(), Some(pad.clone()), false);
+    let x = x + layer.dropout.forward(context);
+    let h = norm(&layer.norm_2, x.clone());
+    (x + layer.dropout.forward(feed_forward(&layer.pwff, h)), weights)
+}
