@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use nmt::batch::{Batch, Pair};
 use nmt::config::{Arch, AttentionKind, ModelConfig};
@@ -63,7 +63,7 @@ fn step_speed(threads: usize, steps: usize, arch: Arch) {
         max_positions: 100,
     };
     let mut model = Seq2Seq::new(&cfg, &device);
-    let mut optim = AdamConfig::new().init();
+    let mut optim = nmt::adam::FusedAdam::new(0.9, 0.999, 1e-5).init();
     println!("params {}", model.num_params());
     let mut x: u64 = 12345;
     let mut rand_id = || {
@@ -78,27 +78,43 @@ fn step_speed(threads: usize, steps: usize, arch: Arch) {
         })
         .collect();
     let idx: Vec<usize> = (0..64).collect();
-    let mut run = |n: usize| {
+    // Wall seconds of the forward pass, the backward pass and the optimizer step.
+    let mut phases = [0f64; 3];
+    let mut run = |n: usize, phases: &mut [f64; 3]| {
         let mut tokens = 0;
         for _ in 0..n {
+            let t0 = Instant::now();
             let batch = Batch::new(&pairs, &idx, &device);
             let mem = model.encode(&batch.src, &device);
             let logits = model.forward(&mem, batch.tgt_in);
             let out = smoothed_cross_entropy(logits, batch.tgt_out, batch.mask, batch.tokens, 0.0);
+            let t1 = Instant::now();
             let grads = GradientsParams::from_grads(out.loss.backward(), &model);
+            let t2 = Instant::now();
             model = optim.step(1e-3, model.clone(), grads);
             tokens += batch.tokens;
+            let t3 = Instant::now();
+            for (p, (a, b)) in phases.iter_mut().zip([(t0, t1), (t1, t2), (t2, t3)]) {
+                *p += (b - a).as_secs_f64();
+            }
         }
         let _: f32 = model.num_params() as f32;
         tokens
     };
-    run(2);
+    run(3, &mut [0.0; 3]);
     let start = Instant::now();
     let cpu0 = cpu_seconds();
-    let tokens = run(steps);
+    let tokens = run(steps, &mut phases);
     device.sync().ok();
     let secs = start.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
+    let share = |p: f64| 100.0 * p / secs;
+    println!(
+        "forward {:.0}%, backward {:.0}%, optimizer {:.0}% of the wall time",
+        share(phases[0]),
+        share(phases[1]),
+        share(phases[2])
+    );
     println!(
         "threads {threads} target tokens/s {:.0} (per CPU second {:.0})",
         tokens as f64 / secs,

@@ -21,6 +21,7 @@
 //! files; `thiserror` for [`error::NmtError`]; `tracing` for diagnostics.
 #![deny(missing_docs)]
 
+pub mod adam;
 pub mod affine;
 pub mod average;
 pub mod batch;

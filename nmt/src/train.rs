@@ -10,12 +10,13 @@
 use std::path::Path;
 use std::time::Instant;
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
+use crate::adam::FusedAdam;
 use crate::batch::{make_batches, Batch, Pair};
 use crate::checkpoint::{
     load_weights, read_json, save_weights, snapshot_name, snapshots, write_atomic, write_json,
@@ -266,8 +267,8 @@ pub fn train(
     }
     s.validate()?;
     cfg.validate()?;
-    let adam = AdamConfig::new().with_beta_2(0.98).with_epsilon(1e-9);
-    let mut optim = adam.init();
+    // β₂ 0.98 and ε 1e-9 as in Vaswani et al. (2017).
+    let mut optim = FusedAdam::new(0.9, 0.98, 1e-9).init();
     let (mut model, mut state) = if resume {
         let mut ck = dir.join(CHECKPOINT_DIR);
         if !ck.join("state.json").exists() {

@@ -1,6 +1,7 @@
 //! Fused operations for the `flex` CPU backend, each with a hand-written backward step:
 //! the label-smoothed cross-entropy of the output layer ([`cross_entropy`]), the LSTM
-//! cell of the decoder ([`lstm_cell`](mod@lstm_cell)) and the encoder's whole LSTM layers
+//! cell of the decoder ([`lstm_cell`](mod@lstm_cell)), every affine map of rows
+//! ([`affine`](mod@affine)) and the encoder's whole LSTM layers
 //! ([`lstm_layer`](mod@lstm_layer)), and for the Transformer layer normalization
 //! ([`layer_norm`](mod@layer_norm)), GELU ([`gelu`](mod@gelu)) and the attention weights
 //! ([`attention_softmax`](mod@attention_softmax)), on the vectorizable [`fast_math`]
@@ -11,6 +12,8 @@
 //! training). [`supported`] says whether a device has them; elsewhere (CUDA) the models
 //! compose the same functions from tensor operations.
 
+pub mod adam;
+pub mod affine;
 pub mod attention_softmax;
 pub mod cross_entropy;
 pub mod fast_math;
@@ -59,8 +62,25 @@ pub trait FusedOps: Backend {
         epsilon: f32,
     ) -> FloatTensor<Self>;
 
+    /// `[N, O]`: `x·w + bias` for `x` `[N, D]`, `w` `[D, O]` and `bias` `[O]`.
+    fn affine(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
     /// GELU of `x`, element-wise.
     fn gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// `[3, N]`: the parameter `p` `[N]` and its moments after one Adam update from the
+    /// gradient `g` and the previous moments `m` and `v` (all `[N]`). Not differentiable.
+    fn adam_step(
+        p: FloatTensor<Self>,
+        g: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        step: adam::AdamStep,
+    ) -> FloatTensor<Self>;
 
     /// `[B, heads, T, S]`: the attention weights of `scores` (same shape) times `scale`,
     /// with the keys where `pad` `[B, S]` is non-zero masked, and, if `causal`, the keys
@@ -140,6 +160,34 @@ pub fn layer_norm<const D: usize>(
         epsilon,
     ));
     rows.reshape(dims)
+}
+
+/// [`FusedOps::affine`] on tensors (no bias: a zero one).
+pub fn affine(x: Tensor<2>, w: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<2> {
+    let o = w.dims()[1];
+    let bias = bias.unwrap_or_else(|| Tensor::zeros([o], &w.device()));
+    Tensor::from_dispatch(<Dispatch as FusedOps>::affine(
+        x.into_dispatch(),
+        w.into_dispatch(),
+        bias.into_dispatch(),
+    ))
+}
+
+/// [`FusedOps::adam_step`] on tensors.
+pub fn adam_step(
+    p: Tensor<1>,
+    g: Tensor<1>,
+    m: Tensor<1>,
+    v: Tensor<1>,
+    step: adam::AdamStep,
+) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as FusedOps>::adam_step(
+        p.into_dispatch(),
+        g.into_dispatch(),
+        m.into_dispatch(),
+        v.into_dispatch(),
+        step,
+    ))
 }
 
 /// [`FusedOps::gelu`] on tensors.
@@ -241,6 +289,55 @@ fn norm_forward(
     (tensor(out, shape), normed, rstd)
 }
 
+/// A 2-D tensor as a matrix view (copied first if its strides are negative).
+fn matrix(t: &FlexTensor) -> Cow<'_, FlexTensor> {
+    if t.layout().strides().iter().all(|&s| s >= 0) {
+        Cow::Borrowed(t)
+    } else {
+        Cow::Owned(t.to_contiguous())
+    }
+}
+
+fn view(t: &FlexTensor) -> affine::View<'_> {
+    let strides = t.layout().strides();
+    let values: &[f32] = t.storage();
+    affine::View {
+        values: &values[t.layout().start_offset()..],
+        row_stride: strides[0] as usize,
+        col_stride: strides[1] as usize,
+    }
+}
+
+fn affine_forward(x: &FlexTensor, w: &FlexTensor, bias: &FlexTensor) -> FlexTensor {
+    let (n, d) = (dims(x)[0], dims(x)[1]);
+    let o = dims(w)[1];
+    let w = matrix(w);
+    tensor(affine::forward(&values(x), view(&w), &values(bias), d, n), vec![n, o])
+}
+
+fn adam_forward(
+    p: &FlexTensor,
+    g: &FlexTensor,
+    m: &FlexTensor,
+    v: &FlexTensor,
+    step: adam::AdamStep,
+) -> FlexTensor {
+    let p = values(p);
+    let n = p.len();
+    let mut out: Vec<f32> = Vec::with_capacity(3 * n);
+    adam::update(
+        &p,
+        &values(g),
+        &values(m),
+        &values(v),
+        step,
+        &mut out.spare_capacity_mut()[..3 * n],
+    );
+    // SAFETY: `update` writes all 3·n elements.
+    unsafe { out.set_len(3 * n) };
+    tensor(out, vec![3, n])
+}
+
 fn gelu_forward(x: &FlexTensor) -> FlexTensor {
     let x_values = values(x);
     let mut out = vec![0f32; x_values.len()];
@@ -287,8 +384,22 @@ impl FusedOps for Flex {
         norm_forward(&x, &gamma, &beta, epsilon).0
     }
 
+    fn affine(x: FlexTensor, w: FlexTensor, bias: FlexTensor) -> FlexTensor {
+        affine_forward(&x, &w, &bias)
+    }
+
     fn gelu(x: FlexTensor) -> FlexTensor {
         gelu_forward(&x)
+    }
+
+    fn adam_step(
+        p: FlexTensor,
+        g: FlexTensor,
+        m: FlexTensor,
+        v: FlexTensor,
+        step: adam::AdamStep,
+    ) -> FlexTensor {
+        adam_forward(&p, &g, &m, &v, step)
     }
 
     fn attention_softmax(
@@ -335,6 +446,33 @@ impl Backward<Flex, 3> for LayerNormBackward {
         }
         if let Some(node) = beta_node {
             grads.register::<Flex>(node.id, tensor(d_beta, vec![d]));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct AffineBackward;
+
+impl Backward<Flex, 3> for AffineBackward {
+    /// The input rows and the weights.
+    type State = (FlexTensor, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, w) = ops.state;
+        let (n, d) = (dims(&x)[0], dims(&x)[1]);
+        let o = dims(&w)[1];
+        let w = matrix(&w);
+        let (d_x, d_w, d_b) = affine::backward(&values(&x), view(&w), &values(&grad), [n, d, o]);
+        let [x_node, w_node, b_node] = ops.parents;
+        if let Some(node) = x_node {
+            grads.register::<Flex>(node.id, tensor(d_x, vec![n, d]));
+        }
+        if let Some(node) = w_node {
+            grads.register::<Flex>(node.id, tensor(d_w, vec![d, o]));
+        }
+        if let Some(node) = b_node {
+            grads.register::<Flex>(node.id, tensor(d_b, vec![o]));
         }
     }
 }
@@ -500,6 +638,32 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
             OpsKind::Tracked(prep) => prep.finish((normed, rstd, gamma.primitive().clone()), out),
             OpsKind::UnTracked(prep) => prep.finish(out),
         }
+    }
+
+    fn affine(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let out = affine_forward(x.primitive(), w.primitive(), bias.primitive());
+        let parents = [x.node(), w.node(), bias.node()];
+        match AffineBackward.prepare::<C>(parents).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                prep.finish((x.primitive().clone(), w.primitive().clone()), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn adam_step(
+        p: FloatTensor<Self>,
+        g: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        step: adam::AdamStep,
+    ) -> FloatTensor<Self> {
+        let out = adam_forward(p.primitive(), g.primitive(), m.primitive(), v.primitive(), step);
+        <Self as burn::backend::AutodiffBackend>::from_inner(out)
     }
 
     fn gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
