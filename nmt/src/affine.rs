@@ -24,6 +24,23 @@ pub fn affine(x: Tensor<3>, w: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<3> 
     y.reshape([b, t, o])
 }
 
+/// `x W + b` for rows `x` `[N, D]` (on the CPU backend the fused [`crate::fused::affine`]).
+pub fn affine_rows(x: Tensor<2>, w: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<2> {
+    if crate::fused::supported(&x.device()) {
+        return crate::fused::affine(x, w, bias);
+    }
+    let y = x.matmul(w);
+    match bias {
+        Some(bias) => y + bias.unsqueeze_dim(0),
+        None => y,
+    }
+}
+
+/// `linear` applied to rows `x` `[N, D]`.
+pub fn linear_rows(linear: &Linear, x: Tensor<2>) -> Tensor<2> {
+    affine_rows(x, linear.weight.val(), linear.bias.as_ref().map(|b| b.val()))
+}
+
 /// `linear` applied to `x` `[B, T, D]` as one product (see the module documentation).
 pub fn linear(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
     affine(x, linear.weight.val(), linear.bias.as_ref().map(|b| b.val()))

@@ -128,6 +128,10 @@ pub struct LstmMemory {
     pub mask_bias: Tensor<2>,
     /// Initial decoder hidden state `[B, H]`.
     pub init: Tensor<2>,
+    /// The decoder's gate weights `[E + 2H, 4H]` for the input [embedding, input feed, h]:
+    /// its input weights over its recurrent ones, joined once per batch so that each step
+    /// is one product.
+    pub gate_weights: Tensor<2>,
 }
 
 impl LstmMemory {
@@ -138,6 +142,7 @@ impl LstmMemory {
             keys: self.keys.clone().select(0, rows.clone()),
             mask_bias: self.mask_bias.clone().select(0, rows.clone()),
             init: self.init.clone().select(0, rows),
+            gate_weights: self.gate_weights.clone(),
         }
     }
 }
@@ -277,7 +282,9 @@ impl LstmModel {
         let weight = Tensor::<2>::from_data(TensorData::new(weight, [b, s]), &device);
         // Mean of the real positions (zero for an empty source) starts the decoder.
         let mean = weight.unsqueeze_dim::<3>(1).matmul(values.clone()).reshape([b, self.hidden]);
-        LstmMemory { values, keys, mask_bias, init: tanh(mean) }
+        let gate_weights =
+            Tensor::cat(vec![self.dec.input.weight.val(), self.dec.recurrent.val()], 0);
+        LstmMemory { values, keys, mask_bias, init: tanh(mean), gate_weights }
     }
 
     /// The state before the first target token.
@@ -306,37 +313,26 @@ impl LstmModel {
         softmax(scores + mem.mask_bias.clone(), 1)
     }
 
-    /// One decoder step with the embedded input `emb_gates` (input projection of the
-    /// embedding, `[R, 4H]`, bias included). Returns the new state (whose `feed` is the
-    /// attentional hidden state) and the attention weights.
+    /// One decoder step with the embedded input `x` `[R, E]`: the gates come from one
+    /// product of [x, input feed, h] with the memory's gate weights. Returns the new state
+    /// (whose `feed` is the attentional hidden state) and the attention weights.
     fn step_gates(
         &self,
         mem: &LstmMemory,
         state: LstmState,
-        emb_gates: Tensor<2>,
-        w_feed: Tensor<2>,
-        w_rec: Tensor<2>,
+        x: Tensor<2>,
     ) -> (LstmState, Tensor<2>) {
-        let gates = emb_gates + state.feed.matmul(w_feed) + state.h.matmul(w_rec);
+        let input = Tensor::cat(vec![x, state.feed, state.h], 1);
+        let bias = self.dec.input.bias.as_ref().map(|b| b.val());
+        let gates = affine::affine_rows(input, mem.gate_weights.clone(), bias);
         let (h, c) = self.dec.cell(gates, state.c);
         let attn = self.attend(mem, h.clone());
         let [r, s] = attn.dims();
         let ctx =
             attn.clone().reshape([r, 1, s]).matmul(mem.values.clone()).reshape([r, self.hidden]);
-        let feed =
-            self.dropout.forward(tanh(self.combine.forward(Tensor::cat(vec![ctx, h.clone()], 1))));
+        let combined = affine::linear_rows(&self.combine, Tensor::cat(vec![ctx, h.clone()], 1));
+        let feed = self.dropout.forward(tanh(combined));
         (LstmState { h, c, feed }, attn)
-    }
-
-    /// Splits the decoder input weights into the embedding part (as a linear map with the
-    /// bias) and the input-feeding part.
-    fn dec_weights(&self) -> (Tensor<2>, Option<Tensor<1>>, Tensor<2>, Tensor<2>) {
-        let w = self.dec.input.weight.val(); // [E + H, 4H]
-        let four_h = 4 * self.hidden;
-        let w_emb = w.clone().slice([0..self.emb, 0..four_h]);
-        let w_feed = w.slice([self.emb..self.emb + self.hidden, 0..four_h]);
-        let bias = self.dec.input.bias.as_ref().map(|b| b.val());
-        (w_emb, bias, w_feed, self.dec.recurrent.val())
     }
 
     fn project(&self, hidden: Tensor<3>) -> Tensor<3> {
@@ -354,13 +350,11 @@ impl LstmModel {
     pub fn forward(&self, mem: &LstmMemory, tgt_in: Tensor<2, Int>) -> Tensor<3> {
         let [b, t] = tgt_in.dims();
         let x = self.dropout.forward(self.tgt_emb.forward(tgt_in)); // [B, T, E]
-        let (w_emb, bias, w_feed, w_rec) = self.dec_weights();
-        let xw = affine::affine(x, w_emb, bias).swap_dims(0, 1); // [T, B, 4H]
         let mut state = self.init_state(mem);
         let mut feeds = Vec::with_capacity(t);
         for step in 0..t {
-            let xt = xw.clone().slice_dim(0, step..step + 1).reshape([b, 4 * self.hidden]);
-            let (next, _) = self.step_gates(mem, state, xt, w_feed.clone(), w_rec.clone());
+            let xt = x.clone().slice_dim(1, step..step + 1).reshape([b, self.emb]);
+            let (next, _) = self.step_gates(mem, state, xt);
             feeds.push(next.feed.clone());
             state = next;
         }
@@ -377,12 +371,7 @@ impl LstmModel {
     ) -> (Tensor<2>, Tensor<2>, LstmState) {
         let r = prev.dims()[0];
         let x = self.tgt_emb.forward(prev.reshape([r, 1])).reshape([r, self.emb]);
-        let (w_emb, bias, w_feed, w_rec) = self.dec_weights();
-        let mut xw = x.matmul(w_emb);
-        if let Some(bias) = bias {
-            xw = xw + bias.unsqueeze_dim(0);
-        }
-        let (next, attn) = self.step_gates(mem, state, xw, w_feed, w_rec);
+        let (next, attn) = self.step_gates(mem, state, x);
         let logits = self.project(next.feed.clone().unsqueeze_dim(1));
         let v = logits.dims()[2];
         (log_softmax(logits.reshape([r, v]), 1), attn, next)

@@ -55,13 +55,28 @@ pub fn id_tensor(rows: &[Vec<u32>], prefix: Option<u32>, device: &Device) -> Ten
     Tensor::from_data(TensorData::new(flat, [rows.len(), t]), device)
 }
 
+/// Reads every parameter once, which draws the initial values of lazily initialized ones.
+struct Materialize;
+
+impl burn::module::ModuleVisitor for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        let _ = param.val();
+    }
+}
+
 impl Seq2Seq {
     /// A freshly initialized model (seed the device first for a reproducible start).
+    ///
+    /// burn draws a parameter's initial values when it is first read; every parameter is
+    /// read here, in declaration order, so that the initial weights of a seed do not depend
+    /// on the order in which the forward pass happens to read them.
     pub fn new(cfg: &ModelConfig, device: &Device) -> Self {
-        match cfg.arch {
+        let model = match cfg.arch {
             Arch::Lstm => Seq2Seq::Lstm(LstmModel::new(cfg, device)),
             Arch::Transformer => Seq2Seq::Transformer(TransformerModel::new(cfg, device)),
-        }
+        };
+        model.visit(&mut Materialize);
+        model
     }
 
     /// The same network in evaluation mode (dropout off, no gradient tracking), as
