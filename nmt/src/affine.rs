@@ -4,13 +4,14 @@
 //! the weight is packed again for every sentence, and the gradient of a broadcast
 //! `[B, T, D] @ [1, D, O]` product is a `[B, D, O]` tensor summed afterwards (a copy of the
 //! weight per sentence). Folding the batch into the rows gives one product forward and
-//! one per gradient; on the CPU backend they are the fused [`crate::fused::affine`].
+//! one per gradient; on the CPU backend they are the fused
+//! [`crate::fused::affine`](fn@crate::fused::affine).
 
 use burn::nn::Linear;
 use burn::prelude::*;
 
 /// `x W + b` for `x` `[B, T, D]`, `w` `[D, O]` and `bias` `[O]`: `[B, T, O]` (on the CPU
-/// backend the fused [`crate::fused::affine`]).
+/// backend the fused [`crate::fused::affine`](fn@crate::fused::affine)).
 pub fn affine(x: Tensor<3>, w: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<3> {
     let [b, t, d] = x.dims();
     let o = w.dims()[1];
@@ -24,7 +25,8 @@ pub fn affine(x: Tensor<3>, w: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<3> 
     y.reshape([b, t, o])
 }
 
-/// `x W + b` for rows `x` `[N, D]` (on the CPU backend the fused [`crate::fused::affine`]).
+/// `x W + b` for rows `x` `[N, D]` (on the CPU backend the fused
+/// [`crate::fused::affine`](fn@crate::fused::affine)).
 pub fn affine_rows(x: Tensor<2>, w: Tensor<2>, bias: Option<Tensor<1>>) -> Tensor<2> {
     if crate::fused::supported(&x.device()) {
         return crate::fused::affine(x, w, bias);

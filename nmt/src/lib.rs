@@ -3,11 +3,14 @@
 //!
 //! - [`bpe`]: the joint byte-level BPE vocabulary (`tokenizer.json`), [`normalize`] the
 //!   Unicode normalization saved with the model.
-//! - [`lstm`], [`transformer`]: the two architectures, [`model`] the type over both.
-//! - [`train`]: the training loop with [`loss`], [`clip`], [`schedule`] and [`batch`];
+//! - [`lstm`], [`transformer`]: the two architectures ([`transformer_layers`] the
+//!   Transformer's layers), [`model`] the type over both; [`affine`] their linear maps.
+//! - [`train`]: the training loop with [`loss`], [`clip`], [`schedule`], [`batch`] and
+//!   [`adam`];
 //!   [`checkpoint`] the model directory.
 //! - [`search`]: greedy and beam search; [`average`] checkpoint averaging.
-//! - [`fused`]: the cross-entropy, the LSTM cell and the encoder LSTM layer as single CPU
+//! - [`fused`]: the cross-entropy, the LSTM cell, the encoder LSTM layer, the affine map,
+//!   layer normalization, GELU, the attention softmax and the Adam update as single CPU
 //!   operations with their own backward steps (a burn backend extension).
 //!
 //! Why each dependency is here: `burn` (pinned at 0.22.1, its API changes between minor
@@ -18,7 +21,9 @@
 //! C-backed defaults) to learn and apply BPE and to read and write `tokenizer.json`;
 //! `unicode-normalization` for NFC/NFKC; `rand` for the seeded batch order; `rayon` to
 //! size the CPU thread pool; `serde`/`serde_json` for the configuration and checkpoint
-//! files; `thiserror` for [`error::NmtError`]; `tracing` for diagnostics.
+//! files; `thiserror` for [`error::NmtError`]; `tracing` for diagnostics; `gemm` (the
+//! matrix product burn's CPU backend runs) called directly by the fused affine map, with
+//! its AVX-512 kernels switched on.
 #![deny(missing_docs)]
 
 pub mod adam;

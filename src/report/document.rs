@@ -170,7 +170,10 @@ impl Report {
             "Budget `{}`: {} training pairs, {} development pairs, {} test pairs.\n",
             self.budget, self.train_pairs, self.dev_pairs, self.test_pairs
         );
-        md.push_str("| system | BLEU | chrF2 | TER | vs first (p) | train s | decode s | sent/s | model MB |\n");
+        md.push_str(concat!(
+            "| system | BLEU | chrF2 | TER | vs first (p) ",
+            "| train s | decode s | sent/s | model MB |\n"
+        ));
         md.push_str("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n");
         for s in &self.systems {
             let sig = match &s.significance {
