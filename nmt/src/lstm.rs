@@ -126,6 +126,8 @@ pub struct LstmMemory {
     pub keys: Tensor<3>,
     /// 0 for real positions, [`MASKED_SCORE`] for padding, `[B, S]`.
     pub mask_bias: Tensor<2>,
+    /// True at padding positions, `[B, S]`.
+    pub pad: Tensor<2, Bool>,
     /// Initial decoder hidden state `[B, H]`.
     pub init: Tensor<2>,
     /// The decoder's gate weights `[E + 2H, 4H]` for the input [embedding, input feed, h]:
@@ -141,6 +143,7 @@ impl LstmMemory {
             values: self.values.clone().select(0, rows.clone()),
             keys: self.keys.clone().select(0, rows.clone()),
             mask_bias: self.mask_bias.clone().select(0, rows.clone()),
+            pad: self.pad.clone().select(0, rows.clone()),
             init: self.init.clone().select(0, rows),
             gate_weights: self.gate_weights.clone(),
         }
@@ -284,7 +287,8 @@ impl LstmModel {
         let mean = weight.unsqueeze_dim::<3>(1).matmul(values.clone()).reshape([b, self.hidden]);
         let gate_weights =
             Tensor::cat(vec![self.dec.input.weight.val(), self.dec.recurrent.val()], 0);
-        LstmMemory { values, keys, mask_bias, init: tanh(mean), gate_weights }
+        let pad = mask_bias.clone().lower_elem(MASKED_SCORE / 2.0);
+        LstmMemory { values, keys, mask_bias, pad, init: tanh(mean), gate_weights }
     }
 
     /// The state before the first target token.
@@ -310,6 +314,15 @@ impl LstmModel {
             }
             _ => mem.keys.clone().matmul(h.reshape([r, hd, 1])).reshape([r, s]),
         };
+        if crate::fused::supported(&scores.device()) {
+            let weights = crate::fused::attention_softmax(
+                scores.reshape([r, 1, 1, s]),
+                Some(mem.pad.clone()),
+                false,
+                1.0,
+            );
+            return weights.reshape([r, s]);
+        }
         softmax(scores + mem.mask_bias.clone(), 1)
     }
 
@@ -331,7 +344,12 @@ impl LstmModel {
         let ctx =
             attn.clone().reshape([r, 1, s]).matmul(mem.values.clone()).reshape([r, self.hidden]);
         let combined = affine::linear_rows(&self.combine, Tensor::cat(vec![ctx, h.clone()], 1));
-        let feed = self.dropout.forward(tanh(combined));
+        let combined = if crate::fused::supported(&combined.device()) {
+            crate::fused::tanh(combined)
+        } else {
+            tanh(combined)
+        };
+        let feed = self.dropout.forward(combined);
         (LstmState { h, c, feed }, attn)
     }
 

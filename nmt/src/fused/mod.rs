@@ -72,6 +72,9 @@ pub trait FusedOps: Backend {
     /// GELU of `x`, element-wise.
     fn gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
 
+    /// The hyperbolic tangent of `x`, element-wise.
+    fn tanh(x: FloatTensor<Self>) -> FloatTensor<Self>;
+
     /// `[3, N]`: the parameter `p` `[N]` and its moments after one Adam update from the
     /// gradient `g` and the previous moments `m` and `v` (all `[N]`). Not differentiable.
     fn adam_step(
@@ -188,6 +191,11 @@ pub fn adam_step(
         v.into_dispatch(),
         step,
     ))
+}
+
+/// [`FusedOps::tanh`] on tensors.
+pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    Tensor::from_dispatch(<Dispatch as FusedOps>::tanh(x.into_dispatch()))
 }
 
 /// [`FusedOps::gelu`] on tensors.
@@ -338,6 +346,21 @@ fn adam_forward(
     tensor(out, vec![3, n])
 }
 
+/// Elements of an element-wise operation handed to one parallel task.
+const ELEMENTS_PER_TASK: usize = 8192;
+
+fn tanh_forward(x: &FlexTensor) -> FlexTensor {
+    use rayon::prelude::*;
+    let x_values = values(x);
+    let mut out = vec![0f32; x_values.len()];
+    out.par_chunks_mut(ELEMENTS_PER_TASK).zip(x_values.par_chunks(ELEMENTS_PER_TASK)).for_each(
+        |(o, x)| {
+            fast_math::simd(|| o.iter_mut().zip(x).for_each(|(o, &x)| *o = fast_math::tanh(x)))
+        },
+    );
+    tensor(out, dims(x))
+}
+
 fn gelu_forward(x: &FlexTensor) -> FlexTensor {
     let x_values = values(x);
     let mut out = vec![0f32; x_values.len()];
@@ -390,6 +413,10 @@ impl FusedOps for Flex {
 
     fn gelu(x: FlexTensor) -> FlexTensor {
         gelu_forward(&x)
+    }
+
+    fn tanh(x: FlexTensor) -> FlexTensor {
+        tanh_forward(&x)
     }
 
     fn adam_step(
@@ -474,6 +501,32 @@ impl Backward<Flex, 3> for AffineBackward {
         if let Some(node) = b_node {
             grads.register::<Flex>(node.id, tensor(d_b, vec![o]));
         }
+    }
+}
+
+#[derive(Debug)]
+struct TanhBackward;
+
+impl Backward<Flex, 1> for TanhBackward {
+    /// The output.
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        use rayon::prelude::*;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let [Some(parent)] = ops.parents else { return };
+        let y = ops.state;
+        let (y_values, g) = (values(&y), values(&grad));
+        let mut d_x = vec![0f32; y_values.len()];
+        d_x.par_chunks_mut(ELEMENTS_PER_TASK)
+            .zip(y_values.par_chunks(ELEMENTS_PER_TASK))
+            .zip(g.par_chunks(ELEMENTS_PER_TASK))
+            .for_each(|((d, y), g)| {
+                for ((d, &y), &g) in d.iter_mut().zip(y).zip(g) {
+                    *d = g * (1.0 - y * y);
+                }
+            });
+        grads.register::<Flex>(parent.id, tensor(d_x, dims(&y)));
     }
 }
 
@@ -664,6 +717,14 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
     ) -> FloatTensor<Self> {
         let out = adam_forward(p.primitive(), g.primitive(), m.primitive(), v.primitive(), step);
         <Self as burn::backend::AutodiffBackend>::from_inner(out)
+    }
+
+    fn tanh(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let out = tanh_forward(x.primitive());
+        match TanhBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(out.clone(), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
     }
 
     fn gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
