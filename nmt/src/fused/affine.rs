@@ -104,11 +104,18 @@ fn product(
 /// `y` `[N, O]` `= x·w + bias` for `x` `[N, D]`, `w` `[D, O]`, `bias` `[O]`.
 pub fn forward(x: &[f32], w: View<'_>, bias: &[f32], d: usize, n: usize) -> Vec<f32> {
     let o = bias.len();
-    // Every row starts as the bias, written once (no zero fill), then takes the product.
+    // Every row starts as the bias, written once (no zero fill) by every thread, then takes
+    // the product.
     let mut y: Vec<f32> = Vec::with_capacity(n * o);
-    for _ in 0..n {
-        y.extend_from_slice(bias);
+    if o > 0 {
+        y.spare_capacity_mut()[..n * o].par_chunks_mut(o * 64).for_each(|rows| {
+            for row in rows.chunks_mut(o) {
+                row.iter_mut().zip(bias).for_each(|(r, &b)| *r = MaybeUninit::new(b));
+            }
+        });
     }
+    // SAFETY: every one of the n·o elements was just written (none when o is 0).
+    unsafe { y.set_len(n * o) };
     // SAFETY (of the cast): initialized values viewed as possibly uninitialized ones; the
     // product writes only initialized values.
     let out = unsafe { &mut *(y.as_mut_slice() as *mut [f32] as *mut [MaybeUninit<f32>]) };

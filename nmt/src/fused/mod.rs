@@ -224,6 +224,23 @@ pub fn attention_softmax(
     ))
 }
 
+/// A zero-filled buffer, filled by every thread (the fused operations' outputs are large,
+/// and a zero fill by the calling thread alone is time the other threads wait).
+fn zeros(len: usize) -> Vec<f32> {
+    use rayon::prelude::*;
+    const CHUNK: usize = 1 << 16;
+    if len < CHUNK {
+        return vec![0f32; len];
+    }
+    let mut v: Vec<f32> = Vec::with_capacity(len);
+    v.spare_capacity_mut()[..len]
+        .par_chunks_mut(CHUNK)
+        .for_each(|c| c.fill(std::mem::MaybeUninit::new(0.0)));
+    // SAFETY: all `len` elements were just written.
+    unsafe { v.set_len(len) };
+    v
+}
+
 /// The f32 values of `t` in row-major order (copied only when `t` is a strided view).
 fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
@@ -257,8 +274,8 @@ fn nll_forward(
     let valid = |t: f32| t >= 0.0 && t.fract() == 0.0 && (t as usize) < vocab;
     assert!(ids.len() == n && ids.iter().all(|&t| valid(t)), "target id out of range");
     let ids: Vec<u32> = ids.iter().map(|&t| t as u32).collect();
-    let mut probs = vec![0f32; n * vocab];
-    let mut out = vec![0f32; 2 * n];
+    let mut probs = zeros(n * vocab);
+    let mut out = zeros(2 * n);
     cross_entropy::forward(&values(logits), &ids, vocab, epsilon, &mut probs, &mut out);
     (tensor(out, vec![n, 2]), tensor(probs, shape), ids)
 }
@@ -266,7 +283,7 @@ fn nll_forward(
 fn cell_forward(gates: &FlexTensor, c: &FlexTensor) -> FlexTensor {
     let shape = dims(c);
     let (b, h) = (shape[0], shape[1]);
-    let mut out = vec![0f32; b * 2 * h];
+    let mut out = zeros(b * 2 * h);
     lstm_cell::forward(&values(gates), &values(c), h, &mut out);
     tensor(out, vec![b, 2 * h])
 }
@@ -291,7 +308,7 @@ fn norm_forward(
     let shape = dims(x);
     let n = shape[0];
     let d = shape[1];
-    let (mut normed, mut rstd, mut out) = (vec![0f32; n * d], vec![0f32; n], vec![0f32; n * d]);
+    let (mut normed, mut rstd, mut out) = (zeros(n * d), zeros(n), zeros(n * d));
     let (gamma, beta) = (values(gamma), values(beta));
     layer_norm::forward(&values(x), &gamma, &beta, epsilon, &mut normed, &mut rstd, &mut out);
     (tensor(out, shape), normed, rstd)
@@ -352,7 +369,7 @@ const ELEMENTS_PER_TASK: usize = 8192;
 fn tanh_forward(x: &FlexTensor) -> FlexTensor {
     use rayon::prelude::*;
     let x_values = values(x);
-    let mut out = vec![0f32; x_values.len()];
+    let mut out = zeros(x_values.len());
     out.par_chunks_mut(ELEMENTS_PER_TASK).zip(x_values.par_chunks(ELEMENTS_PER_TASK)).for_each(
         |(o, x)| {
             fast_math::simd(|| o.iter_mut().zip(x).for_each(|(o, &x)| *o = fast_math::tanh(x)))
@@ -363,7 +380,7 @@ fn tanh_forward(x: &FlexTensor) -> FlexTensor {
 
 fn gelu_forward(x: &FlexTensor) -> FlexTensor {
     let x_values = values(x);
-    let mut out = vec![0f32; x_values.len()];
+    let mut out = zeros(x_values.len());
     gelu::forward(&x_values, &mut out);
     tensor(out, dims(x))
 }
@@ -385,7 +402,7 @@ fn softmax_forward(
     scale: f32,
 ) -> FlexTensor {
     let mask = attention_softmax::Mask { pad: Some(pad), causal, dims: dims4 };
-    let mut out = vec![0f32; dims4.iter().product()];
+    let mut out = zeros(dims4.iter().product());
     attention_softmax::forward(&values(scores), mask, scale, &mut out);
     tensor(out, dims4.to_vec())
 }
@@ -452,8 +469,7 @@ impl Backward<Flex, 3> for LayerNormBackward {
         let (normed, rstd, gamma) = ops.state;
         let gamma_values = values(&gamma);
         let d = gamma_values.len();
-        let (mut d_x, mut d_gamma, mut d_beta) =
-            (vec![0f32; normed.len()], vec![0f32; d], vec![0f32; d]);
+        let (mut d_x, mut d_gamma, mut d_beta) = (zeros(normed.len()), zeros(d), zeros(d));
         let grad_values = values(&grad);
         layer_norm::backward(
             &normed,
@@ -517,7 +533,7 @@ impl Backward<Flex, 1> for TanhBackward {
         let [Some(parent)] = ops.parents else { return };
         let y = ops.state;
         let (y_values, g) = (values(&y), values(&grad));
-        let mut d_x = vec![0f32; y_values.len()];
+        let mut d_x = zeros(y_values.len());
         d_x.par_chunks_mut(ELEMENTS_PER_TASK)
             .zip(y_values.par_chunks(ELEMENTS_PER_TASK))
             .zip(g.par_chunks(ELEMENTS_PER_TASK))
@@ -542,7 +558,7 @@ impl Backward<Flex, 1> for GeluBackward {
         let [Some(parent)] = ops.parents else { return };
         let x = ops.state;
         let x_values = values(&x);
-        let mut d_x = vec![0f32; x_values.len()];
+        let mut d_x = zeros(x_values.len());
         gelu::backward(&x_values, &values(&grad), &mut d_x);
         grads.register::<Flex>(parent.id, tensor(d_x, dims(&x)));
     }
@@ -560,7 +576,7 @@ impl Backward<Flex, 1> for AttentionSoftmaxBackward {
         let [Some(parent)] = ops.parents else { return };
         let (weights, dims4, pad, causal, scale) = ops.state;
         let mask = attention_softmax::Mask { pad: Some(&pad), causal, dims: dims4 };
-        let mut d_scores = vec![0f32; dims4.iter().product()];
+        let mut d_scores = zeros(dims4.iter().product());
         attention_softmax::backward(&values(&weights), &values(&grad), mask, scale, &mut d_scores);
         grads.register::<Flex>(parent.id, tensor(d_scores, dims4.to_vec()));
     }
@@ -619,8 +635,8 @@ impl Backward<Flex, 2> for LstmCellBackward {
         let (gates, c, out) = ops.state;
         let shape = dims(&c);
         let (b, h) = (shape[0], shape[1]);
-        let mut d_gates = vec![0f32; b * 4 * h];
-        let mut d_c = vec![0f32; b * h];
+        let mut d_gates = zeros(b * 4 * h);
+        let mut d_c = zeros(b * h);
         lstm_cell::backward(
             &values(&gates),
             &values(&c),
