@@ -13,7 +13,6 @@
 //! Marian report it for alignment).
 
 use burn::module::Param;
-use burn::nn::attention::MultiHeadAttention;
 use burn::nn::transformer::{
     TransformerDecoder, TransformerDecoderConfig, TransformerEncoder, TransformerEncoderConfig,
 };
@@ -22,7 +21,7 @@ use burn::nn::{
     PositionalEncoding, PositionalEncodingConfig,
 };
 use burn::prelude::*;
-use burn::tensor::activation::{log_softmax, quiet_softmax, softmax};
+use burn::tensor::activation::log_softmax;
 
 use crate::config::ModelConfig;
 use crate::transformer_layers as layers;
@@ -85,35 +84,6 @@ impl TransformerCache {
     pub fn position(&self) -> usize {
         self.position
     }
-}
-
-/// `x` `[R, T, D]` through `linear`, split into heads `[R, heads, T, d_k]` (as burn's
-/// multi-head attention does).
-fn split_heads(mha: &MultiHeadAttention, linear: &burn::nn::Linear, x: Tensor<3>) -> Tensor<4> {
-    let [r, t, _] = x.dims();
-    linear.forward(x).reshape([r, t, mha.n_heads, mha.d_k]).swap_dims(1, 2)
-}
-
-/// Attention of one query position `q` `[R, heads, 1, d_k]` over `k`, `v`: the output
-/// `[R, 1, D]` and the weights `[R, heads, 1, S]`, with burn's scaling, masking and
-/// softmax.
-fn attend_one(
-    mha: &MultiHeadAttention,
-    q: Tensor<4>,
-    k: Tensor<4>,
-    v: Tensor<4>,
-    pad: Option<Tensor<2, Bool>>,
-) -> (Tensor<3>, Tensor<4>) {
-    let [r, _, _, _] = q.dims();
-    let mut scores = q.matmul(k.transpose()).div_scalar((mha.d_k as f32).sqrt());
-    if let Some(pad) = pad {
-        let [_, s] = pad.dims();
-        scores = scores.mask_fill(pad.reshape([r, 1, 1, s]), mha.min_float);
-    }
-    let weights = if mha.quiet_softmax { quiet_softmax(scores, 3) } else { softmax(scores, 3) };
-    let weights = mha.dropout.forward(weights);
-    let context = weights.clone().matmul(v).swap_dims(1, 2).reshape([r, 1, mha.d_model]);
-    (mha.output.forward(context), weights)
 }
 
 /// The Transformer encoder-decoder.
@@ -246,8 +216,8 @@ impl TransformerModel {
                 let mha = &layer.cross_attn;
                 LayerCache {
                     self_kv: None,
-                    cross_k: split_heads(mha, &mha.key, mem.states.clone()),
-                    cross_v: split_heads(mha, &mha.value, mem.states.clone()),
+                    cross_k: layers::heads(mha, &mha.key, mem.states.clone()),
+                    cross_v: layers::heads(mha, &mha.value, mem.states.clone()),
                 }
             })
             .collect();
@@ -276,21 +246,27 @@ impl TransformerModel {
             debug_assert!(layer.norm_first, "the model is pre-norm");
             let h = layers::norm(&layer.norm_3, x.clone());
             let sa = &layer.self_attn;
-            let q = split_heads(sa, &sa.query, h.clone());
-            let k = split_heads(sa, &sa.key, h.clone());
-            let v = split_heads(sa, &sa.value, h);
+            let q = layers::heads(sa, &sa.query, h.clone());
+            let k = layers::heads(sa, &sa.key, h.clone());
+            let v = layers::heads(sa, &sa.value, h);
             let (k, v) = match lc.self_kv.take() {
                 Some((pk, pv)) => (Tensor::cat(vec![pk, k], 2), Tensor::cat(vec![pv, v], 2)),
                 None => (k, v),
             };
             lc.self_kv = Some((k.clone(), v.clone()));
-            let (ctx, _) = attend_one(sa, q, k, v, None);
+            let (ctx, _) = layers::attend(sa, q, k, v, None, false);
             x = x + layer.dropout.forward(ctx);
             let h = layers::norm(&layer.norm_1, x.clone());
             let ca = &layer.cross_attn;
-            let q = split_heads(ca, &ca.query, h);
-            let (ctx, w) =
-                attend_one(ca, q, lc.cross_k.clone(), lc.cross_v.clone(), Some(mem.pad.clone()));
+            let q = layers::heads(ca, &ca.query, h);
+            let (ctx, w) = layers::attend(
+                ca,
+                q,
+                lc.cross_k.clone(),
+                lc.cross_v.clone(),
+                Some(mem.pad.clone()),
+                false,
+            );
             x = x + layer.dropout.forward(ctx);
             let h = layers::norm(&layer.norm_2, x.clone());
             x = x.clone() + layer.dropout.forward(layers::feed_forward(&layer.pwff, h));

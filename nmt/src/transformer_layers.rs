@@ -10,7 +10,7 @@ use burn::nn::attention::{generate_autoregressive_mask, MultiHeadAttention};
 use burn::nn::transformer::{
     PositionWiseFeedForward, TransformerDecoderLayer, TransformerEncoderLayer,
 };
-use burn::nn::LayerNorm;
+use burn::nn::{LayerNorm, Linear};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
@@ -41,6 +41,13 @@ pub fn feed_forward(ff: &PositionWiseFeedForward, x: Tensor<3>) -> Tensor<3> {
     affine::linear(&ff.linear_outer, ff.dropout.forward(h))
 }
 
+/// `x` `[B, T, D]` through `linear`, split into heads `[B, heads, T, d_k]` (as burn's
+/// multi-head attention does).
+pub fn heads(mha: &MultiHeadAttention, linear: &Linear, x: Tensor<3>) -> Tensor<4> {
+    let [b, t, _] = x.dims();
+    affine::linear(linear, x).reshape([b, t, mha.n_heads, mha.d_k]).swap_dims(1, 2)
+}
+
 /// Multi-head attention of `query` `[B, T, D]` over `keys` `[B, S, D]` (also the values),
 /// with the padding keys `pad` `[B, S]` masked and, if `causal`, every key after the query's
 /// position: the context `[B, T, D]` after the output map, and the weights
@@ -52,15 +59,26 @@ pub fn attention(
     pad: Option<Tensor<2, Bool>>,
     causal: bool,
 ) -> (Tensor<3>, Tensor<4>) {
+    let q = heads(mha, &mha.query, query);
+    let k = heads(mha, &mha.key, keys.clone());
+    let v = heads(mha, &mha.value, keys);
+    attend(mha, q, k, v, pad, causal)
+}
+
+/// The attention of queries `q` `[B, heads, T, d_k]` over keys `k` and values `v`
+/// `[B, heads, S, d_k]` already split into heads (decoding keeps them cached), masked as in
+/// [`attention`]: the context `[B, T, D]` after the output map, and the weights.
+pub fn attend(
+    mha: &MultiHeadAttention,
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    pad: Option<Tensor<2, Bool>>,
+    causal: bool,
+) -> (Tensor<3>, Tensor<4>) {
     debug_assert!(!mha.quiet_softmax, "the models use the plain softmax");
-    let [b, t, d] = query.dims();
-    let s = keys.dims()[1];
-    let split = |linear, x: Tensor<3>, len: usize| {
-        affine::linear(linear, x).reshape([b, len, mha.n_heads, mha.d_k]).swap_dims(1, 2)
-    };
-    let q = split(&mha.query, query, t);
-    let k = split(&mha.key, keys.clone(), s);
-    let v = split(&mha.value, keys, s);
+    let [b, _, t, _] = q.dims();
+    let s = k.dims()[2];
     let scale = 1.0 / (mha.d_k as f32).sqrt();
     let scores = q.matmul(k.transpose());
     let device = scores.device();
@@ -78,7 +96,7 @@ pub fn attention(
         softmax(scores, 3)
     };
     let context = mha.dropout.forward(weights.clone()).matmul(v).swap_dims(1, 2);
-    (affine::linear(&mha.output, context.reshape([b, t, d])), weights)
+    (affine::linear(&mha.output, context.reshape([b, t, mha.d_model])), weights)
 }
 
 /// One pre-norm encoder layer over `x` `[B, S, D]` with padding `pad` `[B, S]`.

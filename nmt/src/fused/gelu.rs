@@ -4,12 +4,8 @@
 //! (absolute error below 1.5e-7), taken as it is for negative arguments so that the left
 //! tail keeps its relative accuracy; burn's own GELU calls a scalar `erf` per element.
 
-use rayon::prelude::*;
-
-use super::fast_math::{exp, simd};
-
-/// Elements handed to one parallel task.
-const CHUNK: usize = 8192;
+use super::elementwise;
+use super::fast_math::exp;
 
 const FRAC_1_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
 /// 1 / √(2π).
@@ -31,27 +27,15 @@ pub fn cdf_pdf(x: f32) -> (f32, f32) {
 
 /// `out = x·Φ(x)` element-wise.
 pub fn forward(x: &[f32], out: &mut [f32]) {
-    out.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).for_each(|(o, x)| {
-        simd(|| {
-            for (ov, &xv) in o.iter_mut().zip(x) {
-                *ov = xv * cdf_pdf(xv).0;
-            }
-        })
-    });
+    elementwise::map(x, out, |x| x * cdf_pdf(x).0);
 }
 
 /// `d_x = grad·(Φ(x) + x·φ(x))` element-wise.
 pub fn backward(x: &[f32], grad: &[f32], d_x: &mut [f32]) {
-    d_x.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).zip(grad.par_chunks(CHUNK)).for_each(
-        |((d, x), g)| {
-            simd(|| {
-                for ((dv, &xv), &gv) in d.iter_mut().zip(x).zip(g) {
-                    let (cdf, pdf) = cdf_pdf(xv);
-                    *dv = gv * (cdf + xv * pdf);
-                }
-            })
-        },
-    );
+    elementwise::zip_map(x, grad, d_x, |x, g| {
+        let (cdf, pdf) = cdf_pdf(x);
+        g * (cdf + x * pdf)
+    });
 }
 
 #[cfg(test)]

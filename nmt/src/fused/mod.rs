@@ -16,6 +16,7 @@ pub mod adam;
 pub mod affine;
 pub mod attention_softmax;
 pub mod cross_entropy;
+pub mod elementwise;
 pub mod fast_math;
 pub mod gelu;
 pub mod layer_norm;
@@ -363,18 +364,10 @@ fn adam_forward(
     tensor(out, vec![3, n])
 }
 
-/// Elements of an element-wise operation handed to one parallel task.
-const ELEMENTS_PER_TASK: usize = 8192;
-
 fn tanh_forward(x: &FlexTensor) -> FlexTensor {
-    use rayon::prelude::*;
     let x_values = values(x);
     let mut out = zeros(x_values.len());
-    out.par_chunks_mut(ELEMENTS_PER_TASK).zip(x_values.par_chunks(ELEMENTS_PER_TASK)).for_each(
-        |(o, x)| {
-            fast_math::simd(|| o.iter_mut().zip(x).for_each(|(o, &x)| *o = fast_math::tanh(x)))
-        },
-    );
+    elementwise::map(&x_values, &mut out, fast_math::tanh);
     tensor(out, dims(x))
 }
 
@@ -528,20 +521,12 @@ impl Backward<Flex, 1> for TanhBackward {
     type State = FlexTensor;
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        use rayon::prelude::*;
         let grad = grads.consume::<Flex>(&ops.node);
         let [Some(parent)] = ops.parents else { return };
         let y = ops.state;
-        let (y_values, g) = (values(&y), values(&grad));
+        let y_values = values(&y);
         let mut d_x = zeros(y_values.len());
-        d_x.par_chunks_mut(ELEMENTS_PER_TASK)
-            .zip(y_values.par_chunks(ELEMENTS_PER_TASK))
-            .zip(g.par_chunks(ELEMENTS_PER_TASK))
-            .for_each(|((d, y), g)| {
-                for ((d, &y), &g) in d.iter_mut().zip(y).zip(g) {
-                    *d = g * (1.0 - y * y);
-                }
-            });
+        elementwise::zip_map(&y_values, &values(&grad), &mut d_x, |y, g| g * (1.0 - y * y));
         grads.register::<Flex>(parent.id, tensor(d_x, dims(&y)));
     }
 }
