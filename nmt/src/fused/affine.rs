@@ -52,6 +52,28 @@ fn parallelism(m: usize, n: usize, k: usize) -> Parallelism {
     }
 }
 
+/// Width of the column blocks of a product whose right operand is strided along its rows.
+/// Fixed (not one block a thread) so that the sums do not depend on the number of threads.
+const COLUMN_BLOCK: usize = 128;
+
+/// Such an operand is split into column blocks from this many elements on (2 MiB): below
+/// it, packing it on one thread costs less than the blocks' extra calls.
+const SPLIT_OPERAND: usize = 1 << 19;
+
+/// The output's first element, shared by the tasks that write disjoint column blocks.
+struct Dst(*mut f32);
+
+// SAFETY: the tasks holding it write disjoint elements and the caller waits for all of them.
+unsafe impl Send for Dst {}
+unsafe impl Sync for Dst {}
+
+impl Dst {
+    /// The pointer (a method, so that closures capture the whole `Send` wrapper).
+    fn at(&self, offset: usize) -> *mut f32 {
+        self.0.wrapping_add(offset)
+    }
+}
+
 /// `out` `[m, n]` (contiguous) `= a·b + (out if add)`, `a` `[m, k]`, `b` `[k, n]`; `out` must
 /// be initialized when `add` is set (else it is only written).
 fn product(
@@ -73,17 +95,55 @@ fn product(
         }
         return;
     }
+    let parallel = parallelism(m, n, k);
+    let dst = Dst(out.as_mut_ptr().cast::<f32>());
+    let split = b.col_stride != 1 && n > COLUMN_BLOCK && k * n >= SPLIT_OPERAND;
+    if split && matches!(parallel, Parallelism::Rayon(_)) {
+        // `gemm` would copy such a `b` into its packed layout on the calling thread alone
+        // before the parallel part (the gradient of an affine map's input multiplies by the
+        // transposed weights); blocks of columns, one task each, pack their own parts.
+        (0..n.div_ceil(COLUMN_BLOCK)).into_par_iter().for_each(|block| {
+            let first = block * COLUMN_BLOCK;
+            let width = COLUMN_BLOCK.min(n - first);
+            let b = View { values: &b.values[first * b.col_stride..], ..b };
+            // SAFETY: `b` still holds a k×width matrix (checked above for k×n, from a
+            // first column `first` columns further on); the block writes columns
+            // first..first + width of the checked m×n output, which no other task writes.
+            unsafe { gemm_into(dst.at(first), [m, width, k], n, a, b, add, Parallelism::None) };
+        });
+        return;
+    }
     // SAFETY: the three views were just checked to hold an m×k, a k×n and an m×n matrix
     // with the given strides, and `out` is borrowed mutably, so it aliases neither input;
     // it is read only when `add` is set, when the caller has initialized it.
+    unsafe { gemm_into(dst.at(0), [m, n, k], n, a, b, add, parallel) };
+}
+
+/// `gemm` of `a` `[m, k]` and `b` `[k, n]` into the `[m, n]` matrix at `dst` whose rows lie
+/// `row_stride` apart (columns contiguous), added onto it when `add` is set.
+///
+/// # Safety
+/// `a` and `b` must hold matrices of those shapes with their strides, and `dst` must be
+/// valid for writes (and reads when `add` is set) of the m×n elements, aliasing neither.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_into(
+    dst: *mut f32,
+    [m, n, k]: [usize; 3],
+    row_stride: usize,
+    a: View<'_>,
+    b: View<'_>,
+    add: bool,
+    parallelism: Parallelism,
+) {
+    // SAFETY: as the caller guarantees.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            out.as_mut_ptr().cast::<f32>(),
+            dst,
             1,
-            n as isize,
+            row_stride as isize,
             add,
             a.values.as_ptr(),
             a.col_stride as isize,
@@ -96,7 +156,7 @@ fn product(
             false,
             false,
             false,
-            parallelism(m, n, k),
+            parallelism,
         );
     }
 }
@@ -192,8 +252,9 @@ mod tests {
 
     #[test]
     fn forward_and_gradients_equal_the_naive_sums() {
-        // Small (one thread) and large (every thread) products.
-        for (n, d, o) in [(5, 3, 4), (300, 200, 150)] {
+        // Small (one thread) and large (every thread) products, and products with strided
+        // operands large enough to run in column blocks (the last one).
+        for (n, d, o) in [(5, 3, 4), (300, 200, 150), (40, 1100, 500)] {
             let x = data(n * d, 1);
             let w = data(d * o, 2);
             let bias = data(o, 3);
@@ -210,22 +271,30 @@ mod tests {
                 assert!((a - b).abs() < 1e-4, "{a} vs {b}");
             }
             let g = data(n * o, 4);
-            let (d_x, d_w, d_b) = backward(&x, wt_view, &g, [n, d, o]);
-            for r in [0, n / 2, n - 1] {
-                for i in 0..d {
-                    let want: f32 = (0..o).map(|j| g[r * o + j] * w[i * o + j]).sum();
-                    assert!((d_x[r * d + i] - want).abs() < 1e-4);
+            // Both layouts: the transposed product of the row-major weights runs in column
+            // blocks when it is large.
+            for view in [wt_view, rows(&w, o)] {
+                let (d_x, d_w, d_b) = backward(&x, view, &g, [n, d, o]);
+                for r in [0, n / 2, n - 1] {
+                    for i in 0..d {
+                        let want: f32 = (0..o).map(|j| g[r * o + j] * w[i * o + j]).sum();
+                        assert!((d_x[r * d + i] - want).abs() < 1e-4);
+                    }
                 }
-            }
-            for i in [0, d - 1] {
-                for j in [0, o - 1] {
-                    let want: f32 = (0..n).map(|r| x[r * d + i] * g[r * o + j]).sum();
-                    assert!((d_w[i * o + j] - want).abs() < 1e-3, "{} vs {want}", d_w[i * o + j]);
+                for i in [0, d - 1] {
+                    for j in [0, o - 1] {
+                        let want: f32 = (0..n).map(|r| x[r * d + i] * g[r * o + j]).sum();
+                        assert!(
+                            (d_w[i * o + j] - want).abs() < 1e-3,
+                            "{} vs {want}",
+                            d_w[i * o + j]
+                        );
+                    }
                 }
-            }
-            for j in 0..o {
-                let want: f32 = (0..n).map(|r| g[r * o + j]).sum();
-                assert!((d_b[j] - want).abs() < 1e-3);
+                for j in 0..o {
+                    let want: f32 = (0..n).map(|r| g[r * o + j]).sum();
+                    assert!((d_b[j] - want).abs() < 1e-3);
+                }
             }
         }
     }
