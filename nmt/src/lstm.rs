@@ -328,7 +328,8 @@ impl LstmModel {
 
     /// One decoder step with the embedded input `x` `[R, E]`: the gates come from one
     /// product of [x, input feed, h] with the memory's gate weights. Returns the new state
-    /// (whose `feed` is the attentional hidden state) and the attention weights.
+    /// (whose `feed` is the attentional hidden state, before dropout) and the attention
+    /// weights.
     fn step_gates(
         &self,
         mem: &LstmMemory,
@@ -349,8 +350,7 @@ impl LstmModel {
         } else {
             tanh(combined)
         };
-        let feed = self.dropout.forward(combined);
-        (LstmState { h, c, feed }, attn)
+        (LstmState { h, c, feed: combined }, attn)
     }
 
     fn project(&self, hidden: Tensor<3>) -> Tensor<3> {
@@ -364,17 +364,42 @@ impl LstmModel {
         }
     }
 
-    /// Teacher-forced logits `[B, T, V]` for decoder inputs `tgt_in` `[B, T]`.
+    /// Teacher-forced logits `[B, T, V]` for decoder inputs `tgt_in` `[B, T]`. With dot or
+    /// general attention on the CPU the whole recurrence is one fused operation.
     pub fn forward(&self, mem: &LstmMemory, tgt_in: Tensor<2, Int>) -> Tensor<3> {
         let [b, t] = tgt_in.dims();
-        let x = self.dropout.forward(self.tgt_emb.forward(tgt_in)); // [B, T, E]
+        let device = tgt_in.device();
+        // The embeddings [B, T, E], and the dropout factors of every step's feed at once (ones
+        // when dropout is off).
+        let x = self.dropout.forward(self.tgt_emb.forward(tgt_in));
+        let drop = self.dropout.forward(Tensor::<3>::ones([b, t, self.hidden], &device));
+        if self.query_proj.is_none() && crate::fused::supported(&device) {
+            let h4 = 4 * self.hidden;
+            let bias = self.dec.input.bias.as_ref().map(|p| p.val());
+            let inputs = crate::fused::DecoderInputs {
+                gates: mem.gate_weights.clone(),
+                bias: bias.unwrap_or_else(|| Tensor::zeros([h4], &device)),
+                keys: mem.keys.clone(),
+                values: mem.values.clone(),
+                pad: mem.pad.clone(),
+                init: mem.init.clone(),
+                combine: self.combine.weight.val(),
+                drop,
+            };
+            return self.project(crate::fused::lstm_decoder(x, inputs));
+        }
         let mut state = self.init_state(mem);
         let mut feeds = Vec::with_capacity(t);
         for step in 0..t {
             let xt = x.clone().slice_dim(1, step..step + 1).reshape([b, self.emb]);
-            let (next, _) = self.step_gates(mem, state, xt);
+            let (mut next, _) = self.step_gates(mem, state, xt);
+            let factors = drop.clone().slice_dim(1, step..step + 1).reshape([b, self.hidden]);
+            next.feed = next.feed * factors;
             feeds.push(next.feed.clone());
             state = next;
+        }
+        if feeds.is_empty() {
+            return self.project(Tensor::zeros([b, 0, self.hidden], &device));
         }
         self.project(Tensor::stack(feeds, 1))
     }

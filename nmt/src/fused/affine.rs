@@ -161,6 +161,42 @@ unsafe fn gemm_into(
     }
 }
 
+/// `out` `= a·b + (out if add)` on the calling thread alone, for `a` `[m, k]`, `b` `[k, n]`
+/// and the `[m, n]` matrix at the start of `out` whose rows lie `out_row_stride` apart
+/// (the rows of one time step inside a `[B, T, n]` buffer): the products inside tasks that
+/// already run in parallel.
+pub(super) fn serial_product(
+    [m, n, k]: [usize; 3],
+    a: View<'_>,
+    b: View<'_>,
+    out: &mut [f32],
+    out_row_stride: usize,
+    add: bool,
+) {
+    assert!(a.fits(m, k) && b.fits(k, n), "matrix shapes disagree");
+    assert!(m == 0 || (out_row_stride >= n && out.len() >= (m - 1) * out_row_stride + n));
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !add {
+            out.chunks_mut(out_row_stride).take(m).for_each(|r| r[..n].fill(0.0));
+        }
+        return;
+    }
+    // SAFETY: the views were checked to hold an m×k and a k×n matrix, and `out` (borrowed
+    // mutably, so aliasing neither) an m×n one with rows `out_row_stride` apart; it is
+    // initialized, as a slice of f32.
+    unsafe { gemm_into(out.as_mut_ptr(), [m, n, k], out_row_stride, a, b, add, Parallelism::None) };
+}
+
+/// `aᵀ·b` `[d_a, d_b]` for `a` `[n, d_a]` and `b` `[n, d_b]` (contiguous rows): the
+/// gradient of weights from the inputs and output gradients of every row.
+pub(super) fn transposed_product(a: &[f32], d_a: usize, b: &[f32], d_b: usize) -> Vec<f32> {
+    let n = a.len().checked_div(d_a).unwrap_or(0);
+    product_new(d_a, d_b, n, rows(a, d_a).transposed(), rows(b, d_b))
+}
+
 /// `y` `[N, O]` `= x·w + bias` for `x` `[N, D]`, `w` `[D, O]`, `bias` `[O]`.
 pub fn forward(x: &[f32], w: View<'_>, bias: &[f32], d: usize, n: usize) -> Vec<f32> {
     let o = bias.len();
@@ -211,7 +247,7 @@ pub fn backward(
 }
 
 /// The sums of the columns of `m` `[N, cols]`, in a fixed order of blocks of rows.
-fn column_sums(m: &[f32], cols: usize) -> Vec<f32> {
+pub(super) fn column_sums(m: &[f32], cols: usize) -> Vec<f32> {
     const BLOCK: usize = 64;
     if cols == 0 {
         return Vec::new();

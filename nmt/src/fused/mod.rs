@@ -21,6 +21,7 @@ pub mod fast_math;
 pub mod gelu;
 pub mod layer_norm;
 pub mod lstm_cell;
+pub mod lstm_decoder;
 pub mod lstm_layer;
 
 use std::borrow::Cow;
@@ -53,6 +54,23 @@ pub trait FusedOps: Backend {
     /// `[B, T, H]`: the hidden states of an LSTM layer run over the input projection `xw`
     /// `[B, T, 4H]` (bias included) with recurrent weights `w` `[H, 4H]`, from zero states.
     fn lstm_layer(xw: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// `[B, T, H]`: the input feeds of the teacher-forced LSTM decoder with dot-product
+    /// attention over the target embeddings `x` `[B, T, E]` (see
+    /// [`lstm_decoder`](mod@lstm_decoder) for the other inputs; `pad` and `drop` are not
+    /// differentiated).
+    #[allow(clippy::too_many_arguments)]
+    fn lstm_decoder(
+        x: FloatTensor<Self>,
+        gates: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        keys: FloatTensor<Self>,
+        values: FloatTensor<Self>,
+        init: FloatTensor<Self>,
+        combine: FloatTensor<Self>,
+        pad: FloatTensor<Self>,
+        drop: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
 
     /// `[N, D]`: the rows of `x` `[N, D]` layer-normalized, scaled by `gamma` `[D]` and
     /// shifted by `beta` `[D]`.
@@ -145,6 +163,42 @@ pub fn lstm_cell(gates: Tensor<2>, c: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
 /// [`FusedOps::lstm_layer`] on tensors (any dimension may be 0).
 pub fn lstm_layer(xw: Tensor<3>, w: Tensor<2>) -> Tensor<3> {
     Tensor::from_dispatch(<Dispatch as FusedOps>::lstm_layer(xw.into_dispatch(), w.into_dispatch()))
+}
+
+/// The inputs of [`lstm_decoder`] besides the target embeddings.
+#[derive(Clone, Debug)]
+pub struct DecoderInputs {
+    /// Gate weights `[E + 2H, 4H]` for the input [embedding, feed, h].
+    pub gates: Tensor<2>,
+    /// Gate bias `[4H]`.
+    pub bias: Tensor<1>,
+    /// Attention keys `[B, S, H]`.
+    pub keys: Tensor<3>,
+    /// Attention values `[B, S, H]`.
+    pub values: Tensor<3>,
+    /// True at padding positions `[B, S]`.
+    pub pad: Tensor<2, Bool>,
+    /// Initial hidden state `[B, H]`.
+    pub init: Tensor<2>,
+    /// Combine weights `[2H, H]`.
+    pub combine: Tensor<2>,
+    /// Dropout factors of the feeds `[B, T, H]`.
+    pub drop: Tensor<3>,
+}
+
+/// [`FusedOps::lstm_decoder`] on tensors: the feeds `[B, T, H]`.
+pub fn lstm_decoder(x: Tensor<3>, inputs: DecoderInputs) -> Tensor<3> {
+    Tensor::from_dispatch(<Dispatch as FusedOps>::lstm_decoder(
+        x.into_dispatch(),
+        inputs.gates.into_dispatch(),
+        inputs.bias.into_dispatch(),
+        inputs.keys.into_dispatch(),
+        inputs.values.into_dispatch(),
+        inputs.init.into_dispatch(),
+        inputs.combine.into_dispatch(),
+        inputs.pad.float().into_dispatch(),
+        inputs.drop.into_dispatch(),
+    ))
 }
 
 /// [`FusedOps::layer_norm`] on tensors of any rank, over the last dimension.
@@ -299,6 +353,66 @@ fn layer_output(trace: &lstm_layer::Trace) -> FlexTensor {
     tensor(trace.hidden.clone(), trace.dims.to_vec())
 }
 
+/// The decoder's inputs as values: weights and memory.
+struct DecoderValues<'a> {
+    gates: Cow<'a, [f32]>,
+    bias: Cow<'a, [f32]>,
+    combine: Cow<'a, [f32]>,
+    keys: Cow<'a, [f32]>,
+    values: Cow<'a, [f32]>,
+    pad: Cow<'a, [f32]>,
+    init: Cow<'a, [f32]>,
+    drop: Cow<'a, [f32]>,
+}
+
+impl DecoderValues<'_> {
+    fn weights(&self) -> lstm_decoder::Weights<'_> {
+        lstm_decoder::Weights { gates: &self.gates, bias: &self.bias, combine: &self.combine }
+    }
+
+    fn memory(&self) -> lstm_decoder::Memory<'_> {
+        lstm_decoder::Memory {
+            keys: &self.keys,
+            values: &self.values,
+            pad: &self.pad,
+            init: &self.init,
+            drop: &self.drop,
+        }
+    }
+}
+
+/// The decoder's inputs (all but `x`) in [`FusedOps::lstm_decoder`]'s order.
+type DecoderTensors = [FlexTensor; 8];
+
+fn decoder_values(t: &DecoderTensors) -> DecoderValues<'_> {
+    let [gates, bias, keys, values, init, combine, pad, drop] = t;
+    DecoderValues {
+        gates: self::values(gates),
+        bias: self::values(bias),
+        combine: self::values(combine),
+        keys: self::values(keys),
+        values: self::values(values),
+        pad: self::values(pad),
+        init: self::values(init),
+        drop: self::values(drop),
+    }
+}
+
+fn decoder_dims(x: &FlexTensor, keys: &FlexTensor) -> lstm_decoder::Dims {
+    let (xs, ks) = (dims(x), dims(keys));
+    lstm_decoder::Dims { batch: xs[0], steps: xs[1], emb: xs[2], hidden: ks[2], src: ks[1] }
+}
+
+fn decoder_forward(x: &FlexTensor, inputs: &DecoderTensors) -> lstm_decoder::Trace {
+    let v = decoder_values(inputs);
+    lstm_decoder::forward(&values(x), v.weights(), v.memory(), decoder_dims(x, &inputs[2]))
+}
+
+fn decoder_output(trace: &lstm_decoder::Trace) -> FlexTensor {
+    let d = trace.dims;
+    tensor(trace.output.clone(), vec![d.batch, d.steps, d.hidden])
+}
+
 /// The output, the normalized rows and the reciprocal standard deviations.
 fn norm_forward(
     x: &FlexTensor,
@@ -411,6 +525,21 @@ impl FusedOps for Flex {
 
     fn lstm_layer(xw: FlexTensor, w: FlexTensor) -> FlexTensor {
         layer_output(&layer_forward(&xw, &w))
+    }
+
+    fn lstm_decoder(
+        x: FlexTensor,
+        gates: FlexTensor,
+        bias: FlexTensor,
+        keys: FlexTensor,
+        values: FlexTensor,
+        init: FlexTensor,
+        combine: FlexTensor,
+        pad: FlexTensor,
+        drop: FlexTensor,
+    ) -> FlexTensor {
+        let inputs = [gates, bias, keys, values, init, combine, pad, drop];
+        decoder_output(&decoder_forward(&x, &inputs))
     }
 
     fn layer_norm(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, epsilon: f32) -> FlexTensor {
@@ -590,6 +719,37 @@ impl Backward<Flex, 2> for LstmLayerBackward {
 }
 
 #[derive(Debug)]
+struct LstmDecoderBackward;
+
+impl Backward<Flex, 7> for LstmDecoderBackward {
+    /// The forward trace and the inputs besides `x`.
+    type State = (lstm_decoder::Trace, DecoderTensors);
+
+    fn backward(self, ops: Ops<Self::State, 7>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (trace, inputs) = ops.state;
+        let v = decoder_values(&inputs);
+        let g = lstm_decoder::backward(&trace, v.weights(), v.memory(), &values(&grad));
+        let shapes: Vec<Vec<usize>> = inputs.iter().map(dims).collect();
+        let d = trace.dims;
+        let outs = [
+            (g.x, vec![d.batch, d.steps, d.emb]),
+            (g.gates, shapes[0].clone()),
+            (g.bias, shapes[1].clone()),
+            (g.keys, shapes[2].clone()),
+            (g.values, shapes[3].clone()),
+            (g.init, shapes[4].clone()),
+            (g.combine, shapes[5].clone()),
+        ];
+        for (node, (value, shape)) in ops.parents.into_iter().zip(outs) {
+            if let Some(node) = node {
+                grads.register::<Flex>(node.id, tensor(value, shape));
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
 struct SmoothedNllBackward;
 
 impl Backward<Flex, 1> for SmoothedNllBackward {
@@ -675,6 +835,39 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         let out = layer_output(&trace);
         match LstmLayerBackward.prepare::<C>([xw.node(), w.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => prep.finish((trace, w.primitive().clone()), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn lstm_decoder(
+        x: FloatTensor<Self>,
+        gates: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        keys: FloatTensor<Self>,
+        values: FloatTensor<Self>,
+        init: FloatTensor<Self>,
+        combine: FloatTensor<Self>,
+        pad: FloatTensor<Self>,
+        drop: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let parents =
+            [x.node(), gates.node(), bias.node(), keys.node(), values.node(), init.node(), {
+                combine.node()
+            }];
+        let inputs = [
+            gates.primitive().clone(),
+            bias.primitive().clone(),
+            keys.primitive().clone(),
+            values.primitive().clone(),
+            init.primitive().clone(),
+            combine.primitive().clone(),
+            pad.into_primitive(),
+            drop.into_primitive(),
+        ];
+        let trace = decoder_forward(x.primitive(), &inputs);
+        let out = decoder_output(&trace);
+        match LstmDecoderBackward.prepare::<C>(parents).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((trace, inputs), out),
             OpsKind::UnTracked(prep) => prep.finish(out),
         }
     }
@@ -779,6 +972,15 @@ mod tests {
     /// A small model of `arch` (its weights drawn from the shared RNG, which tests running
     /// at the same time also draw from: compare two paths on one model, not two models).
     fn small_model(arch: Arch, attention: AttentionKind, device: &Device) -> Seq2Seq {
+        small_model_with_dropout(arch, attention, 0.0, device)
+    }
+
+    fn small_model_with_dropout(
+        arch: Arch,
+        attention: AttentionKind,
+        dropout: f64,
+        device: &Device,
+    ) -> Seq2Seq {
         let cfg = ModelConfig {
             arch,
             vocab_size: 23,
@@ -786,7 +988,7 @@ mod tests {
             hidden_size: 12,
             layers: 1,
             heads: 2,
-            dropout: 0.0,
+            dropout,
             attention,
             tied_embeddings: false,
             normalization: Normalization::None,
@@ -797,9 +999,14 @@ mod tests {
 
     /// Loss, NLL and every parameter gradient of one batch.
     fn loss_and_grads(model: &Seq2Seq, device: &Device) -> (f32, f32, Vec<Vec<f32>>) {
-        let pairs: Vec<Pair> = (0..5u32)
+        loss_and_grads_of(model, 5, device)
+    }
+
+    /// [`loss_and_grads`] of a batch of `n` pairs.
+    fn loss_and_grads_of(model: &Seq2Seq, n: u32, device: &Device) -> (f32, f32, Vec<Vec<f32>>) {
+        let pairs: Vec<Pair> = (0..n)
             .map(|i| Pair {
-                src: (0..3 + i).map(|j| 3 + (i * 7 + j * 3) % 20).collect(),
+                src: (0..3 + i % 9).map(|j| 3 + (i * 7 + j * 3) % 20).collect(),
                 tgt: (0..2 + (i * 2) % 5).map(|j| 3 + (i * 5 + j * 11) % 20).collect(),
             })
             .collect();
@@ -816,9 +1023,42 @@ mod tests {
         (loss, nll, collect.out)
     }
 
+    /// Asserts that two runs' losses and gradients agree.
+    fn assert_close(
+        what: &str,
+        fused: (f32, f32, Vec<Vec<f32>>),
+        plain: (f32, f32, Vec<Vec<f32>>),
+    ) {
+        let ((loss, nll, grads), (loss_c, nll_c, grads_c)) = (fused, plain);
+        assert!((loss - loss_c).abs() < 1e-5 * loss_c.abs(), "{what}: {loss} vs {loss_c}");
+        assert!((nll - nll_c).abs() < 1e-5 * nll_c.abs(), "{what}: {nll} vs {nll_c}");
+        assert_eq!(grads.len(), grads_c.len());
+        for (g, gc) in grads.iter().zip(&grads_c) {
+            let scale = gc.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-3);
+            for (a, b) in g.iter().zip(gc) {
+                assert!((a - b).abs() < 2e-5 * scale, "{what}: gradient {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn fused_decoder_with_dropout_over_several_tasks_gives_the_composed_gradients() {
+        // 70 sentences: three tasks of the fused decoder, the last one of 6 rows; the
+        // dropout factors are drawn from the same seed on both paths.
+        let device = Device::flex().autodiff();
+        let model = small_model_with_dropout(Arch::Lstm, AttentionKind::Dot, 0.3, &device);
+        let run = || {
+            device.seed(7);
+            loss_and_grads_of(&model, 70, &device)
+        };
+        let fused = run();
+        assert_close("dropout", fused, composed(run));
+    }
+
     #[test]
     fn fused_operations_give_the_composed_loss_and_gradients() {
         let cases = [
+            (Arch::Lstm, AttentionKind::Dot),
             (Arch::Lstm, AttentionKind::General),
             (Arch::Lstm, AttentionKind::Bahdanau),
             (Arch::Transformer, AttentionKind::Dot),
@@ -826,17 +1066,9 @@ mod tests {
         for (arch, attention) in cases {
             let device = Device::flex().autodiff();
             let model = small_model(arch, attention, &device);
-            let (loss, nll, grads) = loss_and_grads(&model, &device);
-            let (loss_c, nll_c, grads_c) = composed(|| loss_and_grads(&model, &device));
-            assert!((loss - loss_c).abs() < 1e-5 * loss_c.abs(), "{arch:?}: {loss} vs {loss_c}");
-            assert!((nll - nll_c).abs() < 1e-5 * nll_c.abs(), "{arch:?}: {nll} vs {nll_c}");
-            assert_eq!(grads.len(), grads_c.len());
-            for (g, gc) in grads.iter().zip(&grads_c) {
-                let scale = gc.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-3);
-                for (a, b) in g.iter().zip(gc) {
-                    assert!((a - b).abs() < 2e-5 * scale, "{arch:?}: gradient {a} vs {b}");
-                }
-            }
+            let fused = loss_and_grads(&model, &device);
+            let plain = composed(|| loss_and_grads(&model, &device));
+            assert_close(&format!("{arch:?} {attention:?}"), fused, plain);
         }
     }
 }
