@@ -173,7 +173,7 @@ impl TransformerModel {
 
     /// Teacher-forced logits `[B, T, V]` for decoder inputs `tgt_in` `[B, T]`.
     pub fn forward(&self, mem: &TransformerMemory, tgt_in: Tensor<2, Int>) -> Tensor<3> {
-        self.forward_with_attention(mem, tgt_in).0
+        self.decode(mem, tgt_in, false).0
     }
 
     fn project(&self, h: Tensor<3>) -> Tensor<3> {
@@ -191,17 +191,32 @@ impl TransformerModel {
         mem: &TransformerMemory,
         tgt_in: Tensor<2, Int>,
     ) -> (Tensor<3>, Tensor<3>) {
+        let (logits, attention) = self.decode(mem, tgt_in, true);
+        (logits, attention.expect("a decoder has at least one layer"))
+    }
+
+    /// Teacher-forced logits and, if `want_attention`, the last decoder layer's
+    /// head-averaged cross-attention.
+    fn decode(
+        &self,
+        mem: &TransformerMemory,
+        tgt_in: Tensor<2, Int>,
+        want_attention: bool,
+    ) -> (Tensor<3>, Option<Tensor<3>>) {
         let [b, t] = tgt_in.dims();
         let mut x = self.embed(&self.tgt_emb, tgt_in);
         let mut cross = None;
-        for layer in &self.decoder.layers {
-            let (next, weights) = layers::decoder_layer(layer, x, &mem.states, &mem.pad);
+        let n = self.decoder.layers.len();
+        for (i, layer) in self.decoder.layers.iter().enumerate() {
+            let want = want_attention && i + 1 == n;
+            let (next, weights) = layers::decoder_layer(layer, x, &mem.states, &mem.pad, want);
             x = next;
-            cross = Some(weights);
+            cross = weights;
         }
-        let cross = cross.expect("a decoder has at least one layer");
-        let [_, _, _, s] = cross.dims();
-        let attention = cross.mean_dim(1).reshape([b, t, s]);
+        let attention = cross.map(|cross| {
+            let [_, _, _, s] = cross.dims();
+            cross.mean_dim(1).reshape([b, t, s])
+        });
         (self.project(layers::norm(&self.dec_norm, x)), attention)
     }
 

@@ -65,6 +65,31 @@ pub fn attention(
     attend(mha, q, k, v, pad, causal)
 }
 
+/// The context `[B, T, D]` of [`attention`] after the output map, without the weights:
+/// on the CPU backend one fused operation over the heads.
+pub fn attention_context(
+    mha: &MultiHeadAttention,
+    query: Tensor<3>,
+    keys: Tensor<3>,
+    pad: Option<Tensor<2, Bool>>,
+    causal: bool,
+) -> Tensor<3> {
+    let device = query.device();
+    if !fused::supported(&device) || mha.quiet_softmax {
+        return attention(mha, query, keys, pad, causal).0;
+    }
+    let [b, t, _] = query.dims();
+    let s = keys.dims()[1];
+    let q = affine::linear(&mha.query, query);
+    let k = affine::linear(&mha.key, keys.clone());
+    let v = affine::linear(&mha.value, keys);
+    // The dropout factors of the weights (ones when dropout is off).
+    let drop = mha.dropout.forward(Tensor::<4>::ones([b, mha.n_heads, t, s], &device));
+    let scale = 1.0 / (mha.d_k as f32).sqrt();
+    let context = fused::multi_head_attention(q, k, v, pad, drop, mha.n_heads, causal, scale);
+    affine::linear(&mha.output, context)
+}
+
 /// The attention of queries `q` `[B, heads, T, d_k]` over keys `k` and values `v`
 /// `[B, heads, S, d_k]` already split into heads (decoding keeps them cached), masked as in
 /// [`attention`]: the context `[B, T, D]` after the output map, and the weights.
@@ -107,28 +132,34 @@ pub fn encoder_layer(
 ) -> Tensor<3> {
     debug_assert!(layer.norm_first, "the model is pre-norm");
     let h = norm(&layer.norm_2, x.clone());
-    let (context, _) = attention(&layer.mha, h.clone(), h, Some(pad.clone()), false);
+    let context = attention_context(&layer.mha, h.clone(), h, Some(pad.clone()), false);
     let x = x + layer.dropout.forward(context);
     let h = norm(&layer.norm_1, x.clone());
     x + layer.dropout.forward(feed_forward(&layer.pwff, h))
 }
 
 /// One pre-norm decoder layer over `x` `[B, T, D]`, attending to the encoder states
-/// `memory` `[B, S, D]` with padding `pad`: the output and the cross-attention weights
-/// `[B, heads, T, S]`.
+/// `memory` `[B, S, D]` with padding `pad`: the output and, if `want_weights`, the
+/// cross-attention weights `[B, heads, T, S]`.
 pub fn decoder_layer(
     layer: &TransformerDecoderLayer,
     x: Tensor<3>,
     memory: &Tensor<3>,
     pad: &Tensor<2, Bool>,
-) -> (Tensor<3>, Tensor<4>) {
+    want_weights: bool,
+) -> (Tensor<3>, Option<Tensor<4>>) {
     debug_assert!(layer.norm_first, "the model is pre-norm");
     let h = norm(&layer.norm_3, x.clone());
-    let (context, _) = attention(&layer.self_attn, h.clone(), h, None, true);
+    let context = attention_context(&layer.self_attn, h.clone(), h, None, true);
     let x = x + layer.dropout.forward(context);
     let h = norm(&layer.norm_1, x.clone());
-    let (context, weights) =
-        attention(&layer.cross_attn, h, memory.clone(), Some(pad.clone()), false);
+    let (mha, pad) = (&layer.cross_attn, Some(pad.clone()));
+    let (context, weights) = if want_weights {
+        let (context, weights) = attention(mha, h, memory.clone(), pad, false);
+        (context, Some(weights))
+    } else {
+        (attention_context(mha, h, memory.clone(), pad, false), None)
+    };
     let x = x + layer.dropout.forward(context);
     let h = norm(&layer.norm_2, x.clone());
     (x + layer.dropout.forward(feed_forward(&layer.pwff, h)), weights)
