@@ -33,11 +33,12 @@ fn main() {
         Some("transformer") => Arch::Transformer,
         _ => Arch::Lstm,
     };
+    // On a thread of the pool, as `mt train` runs.
     if args.get(4).map(String::as_str) == Some("composed") {
         println!("composed operations");
-        nmt::fused::composed(|| step_speed(threads, steps, arch));
+        nmt::in_pool(Some(threads), || nmt::fused::composed(|| step_speed(threads, steps, arch)));
     } else {
-        step_speed(threads, steps, arch);
+        nmt::in_pool(Some(threads), || step_speed(threads, steps, arch));
     }
 }
 

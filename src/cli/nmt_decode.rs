@@ -114,6 +114,11 @@ fn check_options(opts: &NmtDecodeOpts) -> anyhow::Result<()> {
 
 /// Runs `mt decode --system nmt`.
 pub fn run(common: &super::decode::DecodeArgs, opts: &NmtDecodeOpts) -> anyhow::Result<()> {
+    // On a thread of the CPU pool: its parallel operations start there (see `nmt::in_pool`).
+    nmt::in_pool(common.threads, || run_in_pool(common, opts))
+}
+
+fn run_in_pool(common: &super::decode::DecodeArgs, opts: &NmtDecodeOpts) -> anyhow::Result<()> {
     check_options(opts)?;
     let device = nmt::device(opts.gpu, common.threads);
     let loaded = load_model(&common.model, &device)?;

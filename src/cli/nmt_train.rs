@@ -391,6 +391,11 @@ fn setting_error(e: nmt::error::NmtError, path: &Path) -> anyhow::Error {
 /// `--out` that already holds a model (unless `--overwrite`), and if it fails before its
 /// first checkpoint it removes the files it wrote.
 pub fn run(common: &super::train::TrainArgs, opts: &NmtTrainOpts) -> anyhow::Result<()> {
+    // On a thread of the CPU pool: its parallel operations start there (see `nmt::in_pool`).
+    nmt::in_pool(common.threads, || run_in_pool(common, opts))
+}
+
+fn run_in_pool(common: &super::train::TrainArgs, opts: &NmtTrainOpts) -> anyhow::Result<()> {
     let out = &common.out;
     let settings = TrainSettings {
         batch_tokens: opts.batch_tokens,
