@@ -7,10 +7,12 @@ use std::path::Path;
 
 use nmt_support::*;
 
-/// Measured (2026-12-05, parameters initialized in declaration order, gradients clipped at
-/// 0.5): the tiny LSTM's smoothing-free training loss falls below 0.1 after 233 updates at
-/// seed 7, stays below 0.004 over updates 400-500 and is 0.0011 at update 500. Clipping at
-/// 1 gave a spike to 0.9 at update 485 at this learning rate; the bound leaves a margin.
+/// Measured (2026-12-05, with the fused LSTM decoder, gradients clipped at 0.5): the tiny
+/// LSTM's smoothing-free training loss falls below 0.1 after 261 updates at seed 7, spikes
+/// to 0.68 at updates 407-409 and is 0.0087 at update 500 (before the fused decoder,
+/// whose sums run in another order: 233 updates, below 0.004 over 400-500, 0.0011). At
+/// this learning rate the runs are chaotic: they agree to six digits for 17 updates and
+/// then part, and seeds 1 and 3 end at 0.047 and 0.18 (0.0074 and 0.047 before).
 const OVERFIT_LOSS_BOUND: f64 = 0.1;
 
 #[test]
