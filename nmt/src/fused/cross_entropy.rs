@@ -11,22 +11,16 @@ use super::fast_math::{self, exp, simd};
 /// Rows handed to one parallel task.
 const ROWS_PER_TASK: usize = 16;
 
-/// Per row `n` of `logits` `[N, V]` with target `targets[n]`: writes the softmax into
-/// `probs` (same shape) and `(loss, nll)` into `out` at `2n` and `2n + 1`, where
+/// Per row `n` of the logits `[N, V]` with target `targets[n]`: replaces the row by its
+/// softmax (in place: the logits are not needed afterwards, and a separate buffer would be
+/// one more `[N, V]` pass) and writes `(loss, nll)` into `out` at `2n` and `2n + 1`, where
 /// `nll = −log p(target)` and `loss = (1 − ε)·nll + ε·mean_v(−log p(v))`.
-pub fn forward(
-    logits: &[f32],
-    targets: &[u32],
-    vocab: usize,
-    epsilon: f32,
-    probs: &mut [f32],
-    out: &mut [f32],
-) {
+pub fn forward(logits: &mut [f32], targets: &[u32], vocab: usize, epsilon: f32, out: &mut [f32]) {
     debug_assert_eq!(logits.len(), targets.len() * vocab);
     if vocab == 0 || targets.is_empty() {
         return;
     }
-    probs
+    logits
         .par_chunks_mut(vocab * ROWS_PER_TASK)
         .zip(out.par_chunks_mut(2 * ROWS_PER_TASK))
         .enumerate()
@@ -34,21 +28,19 @@ pub fn forward(
             let first = task * ROWS_PER_TASK;
             for (i, (p, o)) in p_rows.chunks_mut(vocab).zip(out_rows.chunks_mut(2)).enumerate() {
                 let n = first + i;
-                let x = &logits[n * vocab..(n + 1) * vocab];
                 simd(|| {
-                    let max = fast_math::max(x);
+                    let max = fast_math::max(p);
                     // Shifted by the maximum: the mean below then does not subtract two
                     // sums of the size of the logits' common offset.
-                    for (pv, &xv) in p.iter_mut().zip(x) {
-                        *pv = xv - max;
-                    }
+                    p.iter_mut().for_each(|v| *v -= max);
+                    let target_shifted = p[targets[n] as usize];
                     let sum_shifted = fast_math::sum(p);
                     p.iter_mut().for_each(|v| *v = exp(*v));
                     let sum_e = fast_math::sum(p);
                     let inv = 1.0 / sum_e;
                     p.iter_mut().for_each(|v| *v *= inv);
                     let log_sum = sum_e.ln();
-                    let nll = log_sum - (x[targets[n] as usize] - max);
+                    let nll = log_sum - target_shifted;
                     let uniform = log_sum - sum_shifted / vocab as f32;
                     o[0] = (1.0 - epsilon) * nll + epsilon * uniform;
                     o[1] = nll;
@@ -88,9 +80,9 @@ mod tests {
             .map(|i| ((i * 7919 % 101) as f32 - 50.0) / 9.0 + 1e4 * (i / v % 2) as f32)
             .collect();
         let targets: Vec<u32> = (0..n).map(|i| (i * 5 % v) as u32).collect();
-        let mut probs = vec![0f32; n * v];
+        let mut probs = logits.clone();
         let mut out = vec![0f32; 2 * n];
-        forward(&logits, &targets, v, eps, &mut probs, &mut out);
+        forward(&mut probs, &targets, v, eps, &mut out);
         let grad: Vec<f32> = (0..2 * n).map(|i| 0.3 + (i % 3) as f32 * 0.25).collect();
         let mut g = probs.clone();
         backward(&mut g, &targets, v, eps, &grad);

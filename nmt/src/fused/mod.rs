@@ -363,22 +363,35 @@ fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
-/// The loss rows, the softmax and the target ids.
+/// `t`'s values in row-major order as the whole of its own storage (copied unless they
+/// already are), to be changed in place.
+fn owned_values(t: FlexTensor) -> FlexTensor {
+    let whole = t.layout().contiguous_offsets() == Some((0, t.storage::<f32>().len()));
+    if whole {
+        t
+    } else {
+        tensor(values(&t).into_owned(), dims(&t))
+    }
+}
+
+/// The loss rows, the softmax (written over the logits when no one else holds them) and
+/// the target ids.
 fn nll_forward(
-    logits: &FlexTensor,
+    logits: FlexTensor,
     targets: &FlexTensor,
     epsilon: f32,
 ) -> (FlexTensor, FlexTensor, Vec<u32>) {
-    let shape = dims(logits);
+    let shape = dims(&logits);
     let (n, vocab) = (shape[0], shape[1]);
     let ids = values(targets);
     let valid = |t: f32| t >= 0.0 && t.fract() == 0.0 && (t as usize) < vocab;
     assert!(ids.len() == n && ids.iter().all(|&t| valid(t)), "target id out of range");
     let ids: Vec<u32> = ids.iter().map(|&t| t as u32).collect();
-    let mut probs = zeros(n * vocab);
+    let mut probs = owned_values(logits);
     let mut out = zeros(2 * n);
-    cross_entropy::forward(&values(logits), &ids, vocab, epsilon, &mut probs, &mut out);
-    (tensor(out, vec![n, 2]), tensor(probs, shape), ids)
+    // Copy-on-write: a shared storage is copied first.
+    cross_entropy::forward(probs.storage_mut::<f32>(), &ids, vocab, epsilon, &mut out);
+    (tensor(out, vec![n, 2]), probs, ids)
 }
 
 fn cell_forward(gates: &FlexTensor, c: &FlexTensor) -> FlexTensor {
@@ -591,7 +604,7 @@ fn softmax_forward(
 
 impl FusedOps for Flex {
     fn smoothed_nll(logits: FlexTensor, targets: FlexTensor, epsilon: f32) -> FlexTensor {
-        nll_forward(&logits, &targets, epsilon).0
+        nll_forward(logits, &targets, epsilon).0
     }
 
     fn lstm_cell(gates: FlexTensor, c: FlexTensor) -> FlexTensor {
@@ -869,10 +882,10 @@ impl Backward<Flex, 1> for SmoothedNllBackward {
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let grad = grads.consume::<Flex>(&ops.node);
         let [Some(parent)] = ops.parents else { return };
-        let (mut probs, ids, epsilon) = ops.state;
+        let (probs, ids, epsilon) = ops.state;
         let vocab = dims(&probs)[1];
-        let probs_contiguous = probs.is_contiguous();
-        debug_assert!(probs_contiguous);
+        // The whole storage (as the forward step left it; copied if shared since).
+        let mut probs = owned_values(probs);
         cross_entropy::backward(probs.storage_mut::<f32>(), &ids, vocab, epsilon, &values(&grad));
         grads.register::<Flex>(parent.id, probs);
     }
@@ -918,14 +931,14 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         epsilon: f32,
     ) -> FloatTensor<Self> {
         let targets = targets.into_primitive();
-        match SmoothedNllBackward.prepare::<C>([logits.node()]).compute_bound().stateful() {
+        let node = logits.node();
+        let logits = logits.into_primitive();
+        match SmoothedNllBackward.prepare::<C>([node]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let (out, probs, ids) = nll_forward(logits.primitive(), &targets, epsilon);
+                let (out, probs, ids) = nll_forward(logits, &targets, epsilon);
                 prep.finish((probs, ids, epsilon), out)
             }
-            OpsKind::UnTracked(prep) => {
-                prep.finish(nll_forward(logits.primitive(), &targets, epsilon).0)
-            }
+            OpsKind::UnTracked(prep) => prep.finish(nll_forward(logits, &targets, epsilon).0),
         }
     }
 
