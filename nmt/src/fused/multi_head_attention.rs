@@ -14,6 +14,7 @@
 
 use rayon::prelude::*;
 
+use super::affine::{rows, serial_product, View};
 use super::fast_math::{dot, exp, max, simd, sum};
 
 /// The sizes and the masking.
@@ -66,65 +67,77 @@ fn visible(pad: &[f32], causal: bool, i: usize, j: usize) -> bool {
     pad[j] == 0.0 && (!causal || j <= i)
 }
 
+/// Head `hd` of row `b` of a `[B, N, D]` tensor as an `[N, d_k]` matrix view.
+fn head<'a>(x: &'a [f32], sh: Shape, n: usize, b: usize, hd: usize) -> View<'a> {
+    let dk = sh.model / sh.heads;
+    View { values: &x[b * n * sh.model + hd * dk..], row_stride: sh.model, col_stride: 1 }
+}
+
+/// The same head transposed, `[d_k, N]`.
+fn head_t<'a>(x: &'a [f32], sh: Shape, n: usize, b: usize, hd: usize) -> View<'a> {
+    let v = head(x, sh, n, b, hd);
+    View { values: v.values, row_stride: 1, col_stride: sh.model }
+}
+
+/// Turns the scores `w` `[T, S]` of one head into its attention weights in place.
+fn softmax_rows(w: &mut [f32], pad: &[f32], sh: Shape) {
+    let s = sh.keys;
+    for (i, row) in w.chunks_exact_mut(s).enumerate() {
+        if !(0..s).any(|j| visible(pad, sh.causal, i, j)) {
+            row.fill(1.0 / s as f32);
+            continue;
+        }
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = if visible(pad, sh.causal, i, j) { *v * sh.scale } else { f32::NEG_INFINITY };
+        }
+        let m = max(row);
+        row.iter_mut().for_each(|v| *v = exp(*v - m));
+        // exp clamps its argument at −87, so masked keys need zeroing.
+        for (j, v) in row.iter_mut().enumerate() {
+            if !visible(pad, sh.causal, i, j) {
+                *v = 0.0;
+            }
+        }
+        let inv = 1.0 / sum(row);
+        row.iter_mut().for_each(|v| *v *= inv);
+    }
+}
+
 /// The attention weights `[B, heads, T, S]` (before dropout) and the context `[B, T, D]`.
+/// Per row of the batch (one parallel task), each head's two products are small matrix
+/// products on the task's thread.
 pub fn forward(x: Inputs<'_>, sh: Shape) -> (Vec<f32>, Vec<f32>) {
     x.check(sh);
-    let Shape { queries: t, keys: s, model: d, heads, causal, scale, .. } = sh;
+    let Shape { queries: t, keys: s, model: d, heads, .. } = sh;
     let dk = d / heads;
     let mut weights = vec![0f32; sh.batch * heads * t * s];
     let mut context = vec![0f32; sh.batch * t * d];
-    if t == 0 || d == 0 {
+    if t == 0 || s == 0 || d == 0 {
         return (weights, context);
     }
-    weights
-        .par_chunks_mut((heads * t * s).max(1))
-        .zip(context.par_chunks_mut(t * d))
-        .enumerate()
-        .for_each(|(b, (w_b, ctx_b))| {
-            let (q, k, v) = (&x.q[b * t * d..], &x.k[b * s * d..], &x.v[b * s * d..]);
+    weights.par_chunks_mut(heads * t * s).zip(context.par_chunks_mut(t * d)).enumerate().for_each(
+        |(b, (w_b, ctx_b))| {
             let pad = &x.pad[b * s..(b + 1) * s];
-            let drop = &x.drop[b * heads * t * s..];
-            simd(|| {
-                for hd in 0..heads {
-                    let cols = hd * dk..(hd + 1) * dk;
-                    for i in 0..t {
-                        let row = (hd * t + i) * s;
-                        let w = &mut w_b[row..row + s];
-                        if s == 0 {
-                            continue;
-                        }
-                        let qi = &q[i * d..][cols.clone()];
-                        if !(0..s).any(|j| visible(pad, causal, i, j)) {
-                            w.fill(1.0 / s as f32);
-                        } else {
-                            for (j, wj) in w.iter_mut().enumerate() {
-                                *wj = if visible(pad, causal, i, j) {
-                                    dot(qi, &k[j * d..][cols.clone()]) * scale
-                                } else {
-                                    f32::NEG_INFINITY
-                                };
-                            }
-                            let m = max(w);
-                            w.iter_mut().for_each(|v| *v = exp(*v - m));
-                            // exp clamps its argument at −87, so masked keys need zeroing.
-                            for (j, wj) in w.iter_mut().enumerate() {
-                                if !visible(pad, causal, i, j) {
-                                    *wj = 0.0;
-                                }
-                            }
-                            let inv = 1.0 / sum(w);
-                            w.iter_mut().for_each(|v| *v *= inv);
-                        }
-                        let ctx = &mut ctx_b[i * d..][cols.clone()];
-                        for (j, &wj) in w.iter().enumerate() {
-                            let a = wj * drop[row + j];
-                            let vj = &v[j * d..][cols.clone()];
-                            ctx.iter_mut().zip(vj).for_each(|(c, &vv)| *c += a * vv);
-                        }
-                    }
-                }
-            });
-        });
+            let mut dropped = vec![0f32; t * s];
+            for hd in 0..heads {
+                let w = &mut w_b[hd * t * s..(hd + 1) * t * s];
+                let (q, k_t) = (head(x.q, sh, t, b, hd), head_t(x.k, sh, s, b, hd));
+                serial_product([t, s, dk], q, k_t, w, s, false);
+                simd(|| softmax_rows(w, pad, sh));
+                let drop = &x.drop[(b * heads + hd) * t * s..(b * heads + hd + 1) * t * s];
+                dropped.iter_mut().zip(w.iter().zip(drop)).for_each(|(o, (&a, &f))| *o = a * f);
+                let out = &mut ctx_b[hd * dk..];
+                serial_product(
+                    [t, dk, s],
+                    rows(&dropped, s),
+                    head(x.v, sh, s, b, hd),
+                    out,
+                    d,
+                    false,
+                );
+            }
+        },
+    );
     (weights, context)
 }
 
@@ -151,45 +164,37 @@ pub fn backward(
         .zip(d_v.par_chunks_mut(s * d))
         .enumerate()
         .for_each(|(b, ((dq, dkb), dvb))| {
-            let (q, k, v) = (&x.q[b * t * d..], &x.k[b * s * d..], &x.v[b * s * d..]);
             let pad = &x.pad[b * s..(b + 1) * s];
-            let drop = &x.drop[b * heads * t * s..];
-            let w_b = &weights[b * heads * t * s..];
-            let g = &grad[b * t * d..];
-            let mut dw = vec![0f32; s];
-            simd(|| {
-                for hd in 0..heads {
-                    let cols = hd * dk..(hd + 1) * dk;
-                    for i in 0..t {
-                        let row = (hd * t + i) * s;
-                        let w = &w_b[row..row + s];
-                        let gi = &g[i * d..][cols.clone()];
-                        for (j, dwj) in dw.iter_mut().enumerate() {
-                            let vj = &v[j * d..][cols.clone()];
-                            *dwj = dot(gi, vj) * drop[row + j];
-                            let a = w[j] * drop[row + j];
-                            let dvj = &mut dvb[j * d..][cols.clone()];
-                            dvj.iter_mut().zip(gi).for_each(|(x, &gv)| *x += a * gv);
-                        }
+            let (mut dropped, mut d_w) = (vec![0f32; t * s], vec![0f32; t * s]);
+            for hd in 0..heads {
+                let at = (b * heads + hd) * t * s;
+                let (w, drop) = (&weights[at..at + t * s], &x.drop[at..at + t * s]);
+                dropped.iter_mut().zip(w.iter().zip(drop)).for_each(|(o, (&a, &f))| *o = a * f);
+                let g = head(grad, sh, t, b, hd);
+                // dV = (w·drop)ᵀ·dctx, d(w·drop) = dctx·Vᵀ.
+                let dropped_t = View { values: &dropped, row_stride: 1, col_stride: s };
+                serial_product([s, dk, t], dropped_t, g, &mut dvb[hd * dk..], d, false);
+                serial_product([t, s, dk], g, head_t(x.v, sh, s, b, hd), &mut d_w, s, false);
+                simd(|| {
+                    for (i, (dw, wr)) in d_w.chunks_exact_mut(s).zip(w.chunks_exact(s)).enumerate()
+                    {
+                        let dr = &drop[i * s..(i + 1) * s];
+                        dw.iter_mut().zip(dr).for_each(|(v, &f)| *v *= f);
                         if !(0..s).any(|j| visible(pad, causal, i, j)) {
+                            dw.fill(0.0);
                             continue;
                         }
-                        let wg = dot(w, &dw);
-                        let qi = &q[i * d..][cols.clone()];
-                        for j in 0..s {
-                            let d_score = scale * w[j] * (dw[j] - wg);
-                            if d_score == 0.0 {
-                                continue;
-                            }
-                            let kj = &k[j * d..][cols.clone()];
-                            let dqi = &mut dq[i * d..][cols.clone()];
-                            dqi.iter_mut().zip(kj).for_each(|(x, &kv)| *x += d_score * kv);
-                            let dkj = &mut dkb[j * d..][cols.clone()];
-                            dkj.iter_mut().zip(qi).for_each(|(x, &qv)| *x += d_score * qv);
-                        }
+                        let wg = dot(wr, dw);
+                        dw.iter_mut().zip(wr).for_each(|(v, &a)| *v = scale * a * (*v - wg));
                     }
-                }
-            });
+                });
+                // dQ = dS·K, dK = dSᵀ·Q.
+                let k = head(x.k, sh, s, b, hd);
+                serial_product([t, dk, s], rows(&d_w, s), k, &mut dq[hd * dk..], d, false);
+                let d_s_t = View { values: &d_w, row_stride: 1, col_stride: s };
+                let q = head(x.q, sh, t, b, hd);
+                serial_product([s, dk, t], d_s_t, q, &mut dkb[hd * dk..], d, false);
+            }
         });
     (d_q, d_k, d_v)
 }
