@@ -9,9 +9,10 @@
 //!   [`adam`];
 //!   [`checkpoint`] the model directory.
 //! - [`search`]: greedy and beam search; [`average`] checkpoint averaging.
-//! - [`fused`]: the cross-entropy, the LSTM cell, the encoder LSTM layer, the affine map,
-//!   layer normalization, GELU, the attention softmax and the Adam update as single CPU
-//!   operations with their own backward steps (a burn backend extension).
+//! - [`fused`]: the cross-entropy, the LSTM cell, the encoder LSTM layer, the whole LSTM
+//!   decoder, the affine map, layer normalization, GELU, the attention softmax, multi-head
+//!   attention and the Adam update as single CPU operations with their own backward steps
+//!   (a burn backend extension). [`in_pool`] runs work on the CPU thread pool.
 //!
 //! Why each dependency is here: `burn` (pinned at 0.22.1, its API changes between minor
 //! versions) for tensors, automatic differentiation, layers and Adam, on its pure-Rust
@@ -20,7 +21,7 @@
 //! add the [`fused`] operations with their own backward steps; `tokenizers` (HF, without its
 //! C-backed defaults) to learn and apply BPE and to read and write `tokenizer.json`;
 //! `unicode-normalization` for NFC/NFKC; `rand` for the seeded batch order; `rayon` to
-//! size the CPU thread pool; `serde`/`serde_json` for the configuration and checkpoint
+//! size the CPU thread pool and run the fused operations' parallel loops; `serde`/`serde_json` for the configuration and checkpoint
 //! files; `thiserror` for [`error::NmtError`]; `tracing` for diagnostics; `gemm` (the
 //! matrix product burn's CPU backend runs) called directly by the fused affine map, with
 //! its AVX-512 kernels switched on.

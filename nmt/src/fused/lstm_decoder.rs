@@ -27,6 +27,7 @@ use rayon::prelude::*;
 use super::affine::{column_sums, rows, serial_product, transposed_product, View};
 use super::fast_math::{dot, exp, max, simd, sum, tanh};
 use super::lstm_cell::{backward_row, forward_row};
+use super::zeros;
 
 /// Rows of the batch whose recurrence one parallel task runs. Fixed, so that the results
 /// do not depend on the number of threads.
@@ -168,13 +169,13 @@ pub fn forward(x: &[f32], w: Weights<'_>, mem: Memory<'_>, dims: Dims) -> Trace 
     assert!(mem.keys.len() == b * s * h && mem.values.len() == b * s * h);
     assert!(mem.pad.len() == b * s && mem.drop.len() == b * t * h);
     let mut trace = Trace {
-        inputs: vec![0.0; b * t * din],
-        gates: vec![0.0; b * t * 4 * h],
-        cells: vec![0.0; b * t * h],
-        attention: vec![0.0; b * t * s],
-        context: vec![0.0; b * t * 2 * h],
-        combined: vec![0.0; b * t * h],
-        output: vec![0.0; b * t * h],
+        inputs: zeros(b * t * din),
+        gates: zeros(b * t * 4 * h),
+        cells: zeros(b * t * h),
+        attention: zeros(b * t * s),
+        context: zeros(b * t * 2 * h),
+        combined: zeros(b * t * h),
+        output: zeros(b * t * h),
         dims,
     };
     if b * t * h == 0 {
@@ -310,12 +311,12 @@ pub fn backward(trace: &Trace, w: Weights<'_>, mem: Memory<'_>, grad: &[f32]) ->
     let Dims { batch: b, steps: t, emb: e, hidden: h, src: s } = dims;
     let din = dims.input();
     assert_eq!(grad.len(), b * t * h, "output gradient of the wrong size");
-    let mut d_x = vec![0f32; b * t * e];
-    let mut d_gates = vec![0f32; b * t * 4 * h];
-    let mut d_pre = vec![0f32; b * t * h];
-    let mut d_keys = vec![0f32; b * s * h];
-    let mut d_values = vec![0f32; b * s * h];
-    let mut d_init = vec![0f32; b * h];
+    let mut d_x = zeros(b * t * e);
+    let mut d_gates = zeros(b * t * 4 * h);
+    let mut d_pre = zeros(b * t * h);
+    let mut d_keys = zeros(b * s * h);
+    let mut d_values = zeros(b * s * h);
+    let mut d_init = zeros(b * h);
     if b * t * h > 0 {
         let gates_t = transpose(w.gates, din, 4 * h);
         let combine_t = transpose(w.combine, 2 * h, h);

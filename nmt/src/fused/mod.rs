@@ -1,11 +1,13 @@
 //! Fused operations for the `flex` CPU backend, each with a hand-written backward step:
 //! the label-smoothed cross-entropy of the output layer ([`cross_entropy`]), the LSTM
-//! cell of the decoder ([`lstm_cell`](mod@lstm_cell)), every affine map of rows
-//! ([`affine`](mod@affine)) and the encoder's whole LSTM layers
-//! ([`lstm_layer`](mod@lstm_layer)), and for the Transformer layer normalization
-//! ([`layer_norm`](mod@layer_norm)), GELU ([`gelu`](mod@gelu)) and the attention weights
-//! ([`attention_softmax`](mod@attention_softmax)), on the vectorizable [`fast_math`]
-//! functions.
+//! cell of the decoder's search steps ([`lstm_cell`](mod@lstm_cell)), every affine map of
+//! rows ([`affine`](mod@affine)), the encoder's whole LSTM layers
+//! ([`lstm_layer`](mod@lstm_layer)) and the whole teacher-forced decoder
+//! ([`lstm_decoder`](mod@lstm_decoder)), and for the Transformer layer normalization
+//! ([`layer_norm`](mod@layer_norm)), GELU ([`gelu`](mod@gelu)), the attention weights
+//! ([`attention_softmax`](mod@attention_softmax)) and the core of multi-head attention
+//! ([`multi_head_attention`](mod@multi_head_attention)), on the vectorizable
+//! [`fast_math`] functions.
 //!
 //! They are a burn backend extension, implemented for `Flex` (the forward pass, used when
 //! decoding and validating) and for `Autodiff<Flex>` (forward and backward, used in

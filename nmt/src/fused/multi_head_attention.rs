@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use super::affine::{rows, serial_product, View};
 use super::fast_math::{dot, exp, max, simd, sum};
+use super::zeros;
 
 /// The sizes and the masking.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -110,8 +111,8 @@ pub fn forward(x: Inputs<'_>, sh: Shape) -> (Vec<f32>, Vec<f32>) {
     x.check(sh);
     let Shape { queries: t, keys: s, model: d, heads, .. } = sh;
     let dk = d / heads;
-    let mut weights = vec![0f32; sh.batch * heads * t * s];
-    let mut context = vec![0f32; sh.batch * t * d];
+    let mut weights = zeros(sh.batch * heads * t * s);
+    let mut context = zeros(sh.batch * t * d);
     if t == 0 || s == 0 || d == 0 {
         return (weights, context);
     }
@@ -153,9 +154,9 @@ pub fn backward(
     let Shape { queries: t, keys: s, model: d, heads, causal, scale, .. } = sh;
     let b_len = sh.batch;
     let dk = d / heads;
-    let mut d_q = vec![0f32; b_len * t * d];
-    let mut d_k = vec![0f32; b_len * s * d];
-    let mut d_v = vec![0f32; b_len * s * d];
+    let mut d_q = zeros(b_len * t * d);
+    let mut d_k = zeros(b_len * s * d);
+    let mut d_v = zeros(b_len * s * d);
     if t == 0 || s == 0 || d == 0 {
         return (d_q, d_k, d_v);
     }
